@@ -1,0 +1,146 @@
+"""FMM attention: near field (banded softmax) blended with far field (linear attention).
+
+  out = near_weight * near + far_weight * mean_l far_l
+
+near = ``band_attention`` with bandwidth w, far_l = ``linear_attention`` with feature map phi_l
+(l = 1..r). ``near_weight`` / ``far_weight`` broadcast against (batch, heads, length, head_dim):
+shape (heads, 1, 1) for one weight per head or (heads, 1, head_dim) for one per channel.
+The seed paper's language model is ``near_weight`` per channel, learned, initialised to 0, and a
+fixed ``far_weight`` of 1 with maps (elu, elu_flip): w * near + 0.5 * far_elu + 0.5 * far_elu_flip.
+w = 0 switches the near field off, no feature maps switch the far field off.
+"""
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from .band import band_attention, band_attention_step
+from .feature_maps import resolve_feature_maps
+from .lowrank import DEFAULT_EPS, accumulation_dtype, linear_attention, linear_attention_step
+
+
+class FMMOptionError(ValueError):
+    """An invalid FMM setting; ``option`` names the offending field."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FMMConfig:
+    """What an FMM attention layer computes (everything but the learned blend weights)."""
+
+    bandwidth: int = 20
+    feature_maps: Tuple[str, ...] = ("elu", "elu_flip")
+    causal: bool = True
+    chunk_size: int = 64
+    normalize_features: bool = True
+    eps: float = DEFAULT_EPS
+
+    def __post_init__(self):
+        if self.bandwidth < 0:
+            raise FMMOptionError("bandwidth", f"must be >= 0 (0 switches the near field off), got {self.bandwidth}")
+        try:
+            resolve_feature_maps(self.feature_maps)
+        except ValueError as error:
+            raise FMMOptionError("feature_maps", str(error)) from None
+        if self.bandwidth == 0 and not self.feature_maps:
+            raise FMMOptionError(
+                "bandwidth", "0 together with no feature maps switches off both the near and the far field: nothing would attend"
+            )
+        if self.chunk_size < 1:
+            raise FMMOptionError("chunk_size", f"must be >= 1, got {self.chunk_size}")
+        if self.eps <= 0:
+            raise FMMOptionError("eps", f"must be > 0, got {self.eps}")
+
+    @property
+    def has_near(self) -> bool:
+        return self.bandwidth > 0
+
+    @property
+    def has_far(self) -> bool:
+        return len(self.feature_maps) > 0
+
+
+def fmm_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    config: FMMConfig,
+    near_weight: Optional[torch.Tensor],
+    far_weight: Optional[torch.Tensor],
+    key_padding_mask: Optional[torch.Tensor] = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """Full-sequence FMM attention, (batch, heads, length, head_dim) in and out, O(N) cost."""
+    out = torch.zeros_like(v)
+    if config.has_near:
+        near = band_attention(
+            q, k, v, config.bandwidth, config.causal, key_padding_mask, config.chunk_size, dropout_p=dropout_p
+        )
+        out = out + near_weight * near
+    if config.has_far:
+        far = sum(
+            linear_attention(
+                q, k, v, phi, config.causal, key_padding_mask, config.chunk_size, config.normalize_features, config.eps
+            )
+            for phi in resolve_feature_maps(config.feature_maps)
+        )
+        out = out + far_weight * (far / len(config.feature_maps))
+    return out
+
+
+def empty_decode_state(
+    config: FMMConfig, batch: int, heads: int, head_dim: int, value_dim: int, like: torch.Tensor
+) -> Dict[str, torch.Tensor]:
+    """Decoder state before the first token: an empty band ring and zero far-field sums."""
+    maps = len(config.feature_maps)
+    sums_dtype = accumulation_dtype(like.dtype)
+    return {
+        "prev_key": like.new_zeros(batch, heads, 0, head_dim),
+        "prev_value": like.new_zeros(batch, heads, 0, value_dim),
+        "prev_key_padding_mask": torch.zeros(batch, 0, dtype=torch.bool, device=like.device),
+        "far_state": torch.zeros(batch, heads, maps, head_dim, value_dim, dtype=sums_dtype, device=like.device),
+        "far_normaliser": torch.zeros(batch, heads, maps, head_dim, dtype=sums_dtype, device=like.device),
+    }
+
+
+def fmm_attention_step(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    state: Dict[str, torch.Tensor],
+    config: FMMConfig,
+    near_weight: Optional[torch.Tensor],
+    far_weight: Optional[torch.Tensor],
+    key_padding_mask: Optional[torch.Tensor] = None,
+) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+    """One causal decoding step (length 1) from ``state``; returns the output and the new state.
+
+    The state holds O(w + r * d^2) numbers per head however many steps were taken: the last w-1
+    keys/values (and their padding flags) and, per feature map, S = sum phi(k) v^T, z = sum phi(k).
+    """
+    if not config.causal:
+        raise ValueError("incremental decoding needs a causal FMM layer")
+    out = torch.zeros_like(v)
+    new_state = dict(state)
+    if config.has_near:
+        near, new_state["prev_key"], new_state["prev_value"], new_state["prev_key_padding_mask"] = band_attention_step(
+            q, k, v, state["prev_key"], state["prev_value"], state["prev_key_padding_mask"],
+            config.bandwidth, key_padding_mask,
+        )
+        out = out + near_weight * near
+    if config.has_far:
+        far, sums, normalisers = 0, [], []
+        for index, phi in enumerate(resolve_feature_maps(config.feature_maps)):
+            far_l, sum_l, normaliser_l = linear_attention_step(
+                q, k, v, state["far_state"][:, :, index], state["far_normaliser"][:, :, index],
+                phi, key_padding_mask, config.normalize_features, config.eps,
+            )
+            far, sums, normalisers = far + far_l, sums + [sum_l], normalisers + [normaliser_l]
+        new_state["far_state"] = torch.stack(sums, dim=2)
+        new_state["far_normaliser"] = torch.stack(normalisers, dim=2)
+        out = out + far_weight * (far / len(config.feature_maps))
+    return out, new_state

@@ -1,0 +1,32 @@
+"""fairseq transformer layers whose self-attention is FMM attention."""
+from typing import Any, Dict
+
+from fairseq.modules.transformer_layer import TransformerDecoderLayerBase
+
+from .fmm_multihead_attention import FMMMultiheadAttention
+
+
+class FMMTransformerDecoderLayer(TransformerDecoderLayerBase):
+    """fairseq's decoder layer with causal FMM self-attention (encoder attention unchanged).
+
+    ``fmm_options`` are the keyword arguments of ``FMMMultiheadAttention`` (see
+    ``fmm_fairseq.models.fmm_options.fmm_attention_options``).
+    """
+
+    def __init__(self, cfg, fmm_options: Dict[str, Any], no_encoder_attn: bool = False):
+        self.fmm_options = fmm_options  # read by build_self_attention during super().__init__
+        super().__init__(cfg, no_encoder_attn)
+
+    def build_self_attention(self, embed_dim, cfg, add_bias_kv=False, add_zero_attn=False):
+        if cfg.cross_self_attention or add_bias_kv or add_zero_attn:
+            raise ValueError("FMM self-attention supports neither --cross-self-attention nor bias_kv/zero_attn")
+        if not self.fmm_options["fmm"].causal:
+            raise ValueError("a decoder layer needs causal FMM attention")
+        return FMMMultiheadAttention(
+            embed_dim,
+            cfg.decoder.attention_heads,
+            dropout=cfg.attention_dropout,
+            q_noise=self.quant_noise,
+            qn_block_size=self.quant_noise_block_size,
+            **self.fmm_options,
+        )

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Creates (or reuses) a virtual environment with a CPU build of torch, fairseq and this package.
+#   VENV=path (default .venv)   PYTHON=interpreter (default python3)
+# fairseq is built with --no-build-isolation so its build uses the torch installed here rather than
+# pulling a multi-GB CUDA torch into an isolated build environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+py="$VENV/bin/python"
+pip() { "$py" -m pip --disable-pip-version-check -q "$@"; }
+
+# torch first, pinned: on a CPU machine 2.13.0 is a local CPU wheel, an unpinned torch may be CUDA.
+"$py" -c "import torch" 2>/dev/null || pip install "torch==2.13.0"
+pip install "cython" "numpy<2" "setuptools<70" "wheel"
+if ! "$py" -c "import fairseq" 2>/dev/null; then
+  if "$py" -c "import sys; sys.exit(sys.version_info < (3, 11))"; then
+    pip install --no-build-isolation "fairseq-fixed==0.12.3.1"
+  else
+    pip install --no-build-isolation "fairseq==0.12.2"
+  fi
+fi
+pip install --no-build-isolation -e ".[test]"
+"$py" -c "import torch, fairseq, fmm_fairseq; print('ready: torch', torch.__version__, '| fairseq', fairseq.__version__)"

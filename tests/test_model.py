@@ -1,0 +1,101 @@
+"""fmmformer_lm as a fairseq model: incremental == full, causality, architectures, bad options, memory."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from fmm_fairseq.models.fmmformer_lm import FMMformerLanguageModel, FMMTransformerDecoder
+from fmm_fairseq.models.standalone import build_language_model, numbered_dictionary
+from fmm_fairseq.modules import FMMMultiheadAttention
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_lm(**options):
+    torch.manual_seed(0)
+    model = build_language_model("fmmformer_lm_tiny", numbered_dictionary(50), tokens_per_sample=256, dropout=0.0, **options)
+    for attention in model.modules():  # make the near field count (it starts at 0 like the paper)
+        if isinstance(attention, FMMMultiheadAttention):
+            torch.nn.init.uniform_(attention.near_weight, 0.5, 1.5)
+    return model.eval()
+
+
+def test_every_self_attention_is_fmm_and_no_future_mask_is_built():
+    model = tiny_lm()
+    assert isinstance(model, FMMformerLanguageModel) and isinstance(model.decoder, FMMTransformerDecoder)
+    assert all(isinstance(layer.self_attn, FMMMultiheadAttention) for layer in model.decoder.layers)
+    assert model.decoder.buffered_future_mask(torch.zeros(5000, 1, 8)) is None
+
+
+def test_incremental_decoding_of_the_model_equals_full_forward():
+    model = tiny_lm(fmm_bandwidth=6)
+    tokens = torch.randint(4, 54, (3, 40))
+    full, _ = model(tokens)
+    incremental_state, steps = {}, []
+    for t in range(tokens.shape[1]):
+        logits, _ = model.decoder(tokens[:, : t + 1], incremental_state=incremental_state)
+        steps.append(logits)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=0, atol=1e-4)
+
+
+def test_model_is_causal():
+    model = tiny_lm()
+    tokens = torch.randint(4, 54, (2, 50))
+    changed = tokens.clone()
+    changed[:, 30:] = torch.randint(4, 54, (2, 20))
+    torch.testing.assert_close(model(tokens)[0][:, :30], model(changed)[0][:, :30], rtol=0, atol=1e-6)
+
+
+def test_options_reach_every_layer():
+    model = tiny_lm(fmm_bandwidth=7, fmm_feature_maps="tanh", fmm_blend="head", fmm_chunk_size=16)
+    for layer in model.decoder.layers:
+        attention = layer.self_attn
+        assert attention.fmm.bandwidth == 7 and attention.fmm.feature_maps == ("tanh",)
+        assert attention.fmm.chunk_size == 16 and attention.near_weight.shape == (4, 1, 1)
+
+
+def test_paper_defaults_start_as_pure_linear_attention():
+    model = build_language_model("fmmformer_lm_tiny", numbered_dictionary(50))
+    attention = model.decoder.layers[0].self_attn
+    assert attention.fmm.bandwidth == 20 and attention.fmm.feature_maps == ("elu", "elu_flip")
+    assert attention.near_weight.shape == (4, 1, 32) and attention.near_weight.abs().max() == 0
+    assert not attention.far_weight.requires_grad and attention.far_weight.min() == 1
+
+
+@pytest.mark.parametrize("arch", ["fmmformer_lm", "fmmformer_lm_wiki103"])
+def test_named_architectures_build_at_their_sizes(arch):
+    sizes = {"fmmformer_lm": (6, 512, 8), "fmmformer_lm_wiki103": (16, 1024, 8)}[arch]
+    overrides = {"adaptive_input_cutoff": "20,40", "adaptive_softmax_cutoff": "20,40"} if arch.endswith("wiki103") else {}
+    model = build_language_model(arch, numbered_dictionary(60), **overrides)
+    assert (len(model.decoder.layers), model.decoder.embed_dim, model.decoder.layers[0].self_attn.num_heads) == sizes
+    if arch.endswith("wiki103"):
+        assert model.decoder.adaptive_softmax is not None
+    assert all(isinstance(layer.self_attn, FMMMultiheadAttention) for layer in model.decoder.layers)
+
+
+@pytest.mark.parametrize(
+    "options,flag",
+    [
+        ({"fmm_bandwidth": -2}, "--fmm-bandwidth"),
+        ({"fmm_feature_maps": "elu,softmax"}, "--fmm-feature-maps"),
+        ({"fmm_bandwidth": 0, "fmm_feature_maps": "none"}, "--fmm-bandwidth"),
+        ({"fmm_chunk_size": 0}, "--fmm-chunk-size"),
+    ],
+)
+def test_bad_options_name_the_flag(options, flag):
+    with pytest.raises(ValueError, match=flag):
+        build_language_model("fmmformer_lm_tiny", numbered_dictionary(10), **options)
+
+
+def test_long_sequence_forward_has_linear_memory():
+    """16k tokens, no grad: fairseq's softmax LM of this size grows ~2 GiB, FMM must stay far below 1 GiB."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "measure_memory.py"), "--arch", "fmmformer_lm", "--tokens", "16384"],
+        capture_output=True, text=True, check=True,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    assert measured["finite"]
+    assert measured["peak_growth_mib"] < 512, measured
