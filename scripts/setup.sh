@@ -14,7 +14,7 @@ pip() { "$py" -m pip --disable-pip-version-check -q "$@"; }
 
 # torch first, pinned: on a CPU machine 2.13.0 is a local CPU wheel, an unpinned torch may be CUDA.
 "$py" -c "import torch" 2>/dev/null || pip install "torch==2.13.0"
-pip install "cython" "numpy<2" "setuptools<70" "wheel"
+pip install "cython" "numpy<2" "setuptools>=77" "wheel"
 if ! "$py" -c "import fairseq" 2>/dev/null; then
   if "$py" -c "import sys; sys.exit(sys.version_info < (3, 11))"; then
     pip install --no-build-isolation "fairseq-fixed==0.12.3.1"
