@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from fmm_fairseq.models.standalone import build_language_model, numbered_dictionary
+from fmm_fairseq.models.standalone import build_model, numbered_dictionary
 
 
 def peak_rss_bytes() -> int:
@@ -33,7 +33,7 @@ def main():
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
     torch.manual_seed(0)
-    model = build_language_model(
+    model = build_model(
         options.arch, numbered_dictionary(options.vocab), decoder_layers=options.layers,
         decoder_embed_dim=options.dim, decoder_ffn_embed_dim=4 * options.dim, decoder_attention_heads=options.heads,
         tokens_per_sample=options.tokens, max_target_positions=options.tokens + 2, dropout=0.0,

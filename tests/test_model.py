@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fmm_fairseq.models.fmmformer_lm import FMMformerLanguageModel, FMMTransformerDecoder
-from fmm_fairseq.models.standalone import build_language_model, numbered_dictionary
+from fmm_fairseq.models.standalone import build_model, numbered_dictionary
 from fmm_fairseq.modules import FMMMultiheadAttention
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def tiny_lm(**options):
     torch.manual_seed(0)
-    model = build_language_model("fmmformer_lm_tiny", numbered_dictionary(50), tokens_per_sample=256, dropout=0.0, **options)
+    model = build_model("fmmformer_lm_tiny", numbered_dictionary(50), tokens_per_sample=256, dropout=0.0, **options)
     for attention in model.modules():  # make the near field count (it starts at 0 like the paper)
         if isinstance(attention, FMMMultiheadAttention):
             torch.nn.init.uniform_(attention.near_weight, 0.5, 1.5)
@@ -58,7 +58,7 @@ def test_options_reach_every_layer():
 
 
 def test_paper_defaults_start_as_pure_linear_attention():
-    model = build_language_model("fmmformer_lm_tiny", numbered_dictionary(50))
+    model = build_model("fmmformer_lm_tiny", numbered_dictionary(50))
     attention = model.decoder.layers[0].self_attn
     assert attention.fmm.bandwidth == 20 and attention.fmm.feature_maps == ("elu", "elu_flip")
     assert attention.near_weight.shape == (4, 1, 32) and attention.near_weight.abs().max() == 0
@@ -69,7 +69,7 @@ def test_paper_defaults_start_as_pure_linear_attention():
 def test_named_architectures_build_at_their_sizes(arch):
     sizes = {"fmmformer_lm": (6, 512, 8), "fmmformer_lm_wiki103": (16, 1024, 8)}[arch]
     overrides = {"adaptive_input_cutoff": "20,40", "adaptive_softmax_cutoff": "20,40"} if arch.endswith("wiki103") else {}
-    model = build_language_model(arch, numbered_dictionary(60), **overrides)
+    model = build_model(arch, numbered_dictionary(60), **overrides)
     assert (len(model.decoder.layers), model.decoder.embed_dim, model.decoder.layers[0].self_attn.num_heads) == sizes
     if arch.endswith("wiki103"):
         assert model.decoder.adaptive_softmax is not None
@@ -87,7 +87,7 @@ def test_named_architectures_build_at_their_sizes(arch):
 )
 def test_bad_options_name_the_flag(options, flag):
     with pytest.raises(ValueError, match=flag):
-        build_language_model("fmmformer_lm_tiny", numbered_dictionary(10), **options)
+        build_model("fmmformer_lm_tiny", numbered_dictionary(10), **options)
 
 
 def test_long_sequence_forward_has_linear_memory():

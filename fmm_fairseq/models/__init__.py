@@ -1,2 +1,2 @@
 """fairseq models with FMM attention (importing registers them)."""
-from . import fmmformer_lm  # noqa: F401
+from . import fmmformer, fmmformer_lm  # noqa: F401

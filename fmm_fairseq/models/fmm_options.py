@@ -4,6 +4,7 @@ Options are read with a prefix (``fmm_`` for the language model) so that an enco
 can carry separate settings. Invalid values raise ValueError naming the command-line option, when
 the model is built, i.e. before any training step.
 """
+import argparse
 from typing import Any, Dict, Tuple
 
 from fairseq.utils import safe_getattr
@@ -20,6 +21,39 @@ FMM_DEFAULTS: Dict[str, Any] = {
     "chunk_size": 64,
     "feature_norm": "sum",
 }
+
+
+FMM_HELP: Dict[str, str] = {
+    "bandwidth": "near field bandwidth w: softmax attention over the w-1 tokens before each token and itself "
+    "(bidirectional: the w-1 on each side); 0 switches the near field off",
+    "feature_maps": "far field: comma-separated feature maps among elu, elu_flip, tanh, relu (their linear "
+    "attentions are averaged); 'none' switches the far field off",
+    "blend": "out = near_weight * near + far_weight * far, with one learned near weight per channel or per head",
+    "near_init": "initial near weight (default: 0 with a far field, as in the FMMformer paper's LM; 1 without one)",
+    "far_init": "initial (or fixed) far weight",
+    "learn_far_weight": "learn the far weight too (default: fixed at its initial value)",
+    "chunk_size": "sequence chunk length of the O(N) band and causal linear attention (a speed knob; results "
+    "do not depend on it)",
+    "feature_norm": "'sum': rescale phi(q), phi(k) to sum to 1 over features before linear attention (the "
+    "paper's LM setting)",
+}
+BLEND_CHOICES = ("channel", "head")
+FEATURE_NORM_CHOICES = ("sum", "none")
+
+
+def add_fmm_args(parser: argparse.ArgumentParser, prefix: str, where: str) -> None:
+    """argparse options ``--{prefix}...`` for one stack of layers (``where``: e.g. 'encoder')."""
+    def flag(name):
+        return option_flag(prefix, name)
+
+    parser.add_argument(flag("bandwidth"), type=int, metavar="W", help=f"{where}: {FMM_HELP['bandwidth']}")
+    parser.add_argument(flag("feature_maps"), metavar="MAPS", help=f"{where}: {FMM_HELP['feature_maps']}")
+    parser.add_argument(flag("blend"), choices=BLEND_CHOICES, help=f"{where}: {FMM_HELP['blend']}")
+    parser.add_argument(flag("near_init"), type=float, metavar="X", help=f"{where}: {FMM_HELP['near_init']}")
+    parser.add_argument(flag("far_init"), type=float, metavar="X", help=f"{where}: {FMM_HELP['far_init']}")
+    parser.add_argument(flag("learn_far_weight"), action="store_true", help=f"{where}: {FMM_HELP['learn_far_weight']}")
+    parser.add_argument(flag("chunk_size"), type=int, metavar="C", help=f"{where}: {FMM_HELP['chunk_size']}")
+    parser.add_argument(flag("feature_norm"), choices=FEATURE_NORM_CHOICES, help=f"{where}: {FMM_HELP['feature_norm']}")
 
 
 def parse_feature_maps(text: str) -> Tuple[str, ...]:
@@ -52,9 +86,9 @@ def fmm_attention_options(args, prefix: str, causal: bool) -> Dict[str, Any]:
         )
     except FMMOptionError as error:
         raise ValueError(f"invalid FMM option {option_flag(prefix, error.option)}: {error.message}") from None
-    if value["blend"] not in ("channel", "head"):
+    if value["blend"] not in BLEND_CHOICES:
         raise ValueError(f"invalid FMM option {option_flag(prefix, 'blend')}: expected channel or head, got {value['blend']!r}")
-    if value["feature_norm"] not in ("sum", "none"):
+    if value["feature_norm"] not in FEATURE_NORM_CHOICES:
         raise ValueError(f"invalid FMM option {option_flag(prefix, 'feature_norm')}: expected sum or none, got {value['feature_norm']!r}")
     return {
         "fmm": config,

@@ -1,16 +1,18 @@
-"""Build a registered fairseq language model without a data directory (tests, benchmarks)."""
+"""Build a registered fairseq model without a data directory (tests, benchmarks)."""
 import argparse
 import dataclasses
+from typing import Optional
 
 from fairseq.data import Dictionary
 from fairseq.models import ARCH_CONFIG_REGISTRY, ARCH_MODEL_NAME_REGISTRY, ARCH_MODEL_REGISTRY, MODEL_DATACLASS_REGISTRY
 
 
 class DictionaryTask:
-    """The two attributes a language model's ``build_model`` reads from its task."""
+    """The two attributes a model's ``build_model`` reads from its task."""
 
-    def __init__(self, dictionary: Dictionary):
-        self.source_dictionary = self.target_dictionary = dictionary
+    def __init__(self, source_dictionary: Dictionary, target_dictionary: Optional[Dictionary] = None):
+        self.source_dictionary = source_dictionary
+        self.target_dictionary = target_dictionary or source_dictionary
 
 
 def numbered_dictionary(size: int) -> Dictionary:
@@ -21,10 +23,11 @@ def numbered_dictionary(size: int) -> Dictionary:
     return dictionary
 
 
-def build_language_model(arch: str, dictionary: Dictionary, **overrides):
+def build_model(arch: str, dictionary: Dictionary, target_dictionary: Optional[Dictionary] = None, **overrides):
     """Like fairseq-train: the architecture function, then the model dataclass's defaults.
 
-    ``tokens_per_sample`` (a task option) defaults to 1024 as in fairseq's language_modeling task.
+    ``dictionary`` serves as source and, unless ``target_dictionary`` is given, target. For language
+    models ``tokens_per_sample`` (a task option) defaults to 1024 as in fairseq's language_modeling.
     """
     args = argparse.Namespace(**{"tokens_per_sample": 1024, **overrides})
     ARCH_CONFIG_REGISTRY[arch](args)
@@ -38,4 +41,4 @@ def build_language_model(arch: str, dictionary: Dictionary, **overrides):
                 if isinstance(default, str) and default.startswith("${"):
                     default = None  # an interpolation of a task option (e.g. tokens_per_sample)
                 setattr(args, config_field.name, default)
-    return ARCH_MODEL_REGISTRY[arch].build_model(args, DictionaryTask(dictionary))
+    return ARCH_MODEL_REGISTRY[arch].build_model(args, DictionaryTask(dictionary, target_dictionary))

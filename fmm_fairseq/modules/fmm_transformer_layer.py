@@ -1,20 +1,41 @@
-"""fairseq transformer layers whose self-attention is FMM attention."""
+"""fairseq transformer layers whose self-attention is FMM attention.
+
+``fmm_options`` are the keyword arguments of ``FMMMultiheadAttention`` (see
+``fmm_fairseq.models.fmm_options.fmm_attention_options``). They are stored before the base class
+builds the layer, because its ``__init__`` calls ``build_self_attention``.
+"""
 from typing import Any, Dict
 
-from fairseq.modules.transformer_layer import TransformerDecoderLayerBase
+from fairseq.modules.transformer_layer import TransformerDecoderLayerBase, TransformerEncoderLayerBase
 
 from .fmm_multihead_attention import FMMMultiheadAttention
 
 
-class FMMTransformerDecoderLayer(TransformerDecoderLayerBase):
-    """fairseq's decoder layer with causal FMM self-attention (encoder attention unchanged).
+class FMMTransformerEncoderLayer(TransformerEncoderLayerBase):
+    """fairseq's encoder layer with bidirectional FMM self-attention."""
 
-    ``fmm_options`` are the keyword arguments of ``FMMMultiheadAttention`` (see
-    ``fmm_fairseq.models.fmm_options.fmm_attention_options``).
-    """
+    def __init__(self, cfg, fmm_options: Dict[str, Any], return_fc: bool = False):
+        self.fmm_options = fmm_options
+        super().__init__(cfg, return_fc)
+
+    def build_self_attention(self, embed_dim, cfg):
+        if self.fmm_options["fmm"].causal:
+            raise ValueError("an encoder layer needs bidirectional FMM attention")
+        return FMMMultiheadAttention(
+            embed_dim,
+            cfg.encoder.attention_heads,
+            dropout=cfg.attention_dropout,
+            q_noise=self.quant_noise,
+            qn_block_size=self.quant_noise_block_size,
+            **self.fmm_options,
+        )
+
+
+class FMMTransformerDecoderLayer(TransformerDecoderLayerBase):
+    """fairseq's decoder layer with causal FMM self-attention (encoder attention unchanged)."""
 
     def __init__(self, cfg, fmm_options: Dict[str, Any], no_encoder_attn: bool = False):
-        self.fmm_options = fmm_options  # read by build_self_attention during super().__init__
+        self.fmm_options = fmm_options
         super().__init__(cfg, no_encoder_attn)
 
     def build_self_attention(self, embed_dim, cfg, add_bias_kv=False, add_zero_attn=False):
