@@ -52,6 +52,10 @@ def main():
     parser.add_argument("--split", default="test")
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--max-len-a", type=float, default=1.5, help="hypotheses stop at max_len_a * source length + max_len_b tokens"
+    )
+    parser.add_argument("--max-len-b", type=int, default=10)
     parser.add_argument("--cpu", action="store_true", help="passed on to fairseq-generate")
     options = parser.parse_args()
     _, target = language_pair(options.data)
@@ -59,8 +63,9 @@ def main():
     if not references_file.exists():
         raise SystemExit(f"error: raw references {references_file} not found (made by prepare_translation_data.py)")
     references = references_file.read_text(encoding="utf-8").splitlines()
+    extra = ["--max-len-a", str(options.max_len_a), "--max-len-b", str(options.max_len_b)]
     hypotheses, log = generate(
-        options.data, options.path, options.split, options.beam, options.batch_size, ["--cpu"] if options.cpu else []
+        options.data, options.path, options.split, options.beam, options.batch_size, extra + (["--cpu"] if options.cpu else [])
     )
     if len(hypotheses) != len(references):
         raise SystemExit(f"error: {len(hypotheses)} hypotheses for {len(references)} references in {references_file}")

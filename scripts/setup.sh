@@ -14,6 +14,8 @@ pip() { "$py" -m pip --disable-pip-version-check -q "$@"; }
 
 # torch first, pinned: on a CPU machine 2.13.0 is a local CPU wheel, an unpinned torch may be CUDA.
 "$py" -c "import torch" 2>/dev/null || pip install "torch==2.13.0"
+# Triton kernels: CI runs their tests in Triton's CPU interpreter; keep a GPU torch's own Triton.
+"$py" -c "import triton" 2>/dev/null || pip install "triton==3.9.0"
 pip install "cython" "numpy<2" "setuptools>=77" "wheel"
 if ! "$py" -c "import fairseq" 2>/dev/null; then
   if "$py" -c "import sys; sys.exit(sys.version_info < (3, 11))"; then

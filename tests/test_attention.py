@@ -172,3 +172,14 @@ def test_bad_config_names_the_option(settings, option):
         FMMConfig(**settings)
     assert error.value.option == option
     assert option in str(error.value)
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_value_size_may_differ_from_head_size(causal):
+    q, k, _ = qkv(37)
+    v = torch.randn(2, 3, 37, 5, dtype=torch.float64)
+    padding = ragged_padding(2, 37)
+    config = FMMConfig(bandwidth=4, causal=causal, chunk_size=8)
+    near_weight, far_weight = torch.full((3, 1, 1), 0.7, dtype=torch.float64), torch.ones(3, 1, 1, dtype=torch.float64)
+    got = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
+    torch.testing.assert_close(got, dense_fmm_attention(q, k, v, config, near_weight, far_weight, padding), rtol=1e-9, atol=1e-12)

@@ -90,6 +90,17 @@ def test_bad_options_name_the_flag(options, flag):
         build_model("fmmformer_lm_tiny", numbered_dictionary(10), **options)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+def test_triton_backend_without_cuda_is_refused_at_build_time(monkeypatch):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    from fmm_fairseq.attention import kernels
+
+    if kernels.triton_unavailable_reason() is None:
+        pytest.skip("the Triton interpreter is active in this process")
+    with pytest.raises(ValueError, match="--fmm-backend: 'triton' cannot run here"):
+        build_model("fmmformer_lm_tiny", numbered_dictionary(10), fmm_backend="triton")
+
+
 def test_long_sequence_forward_has_linear_memory():
     """16k tokens, no grad: fairseq's softmax LM of this size grows ~2 GiB, FMM must stay far below 1 GiB."""
     result = subprocess.run(

@@ -2,7 +2,7 @@
 from .band import band_attention, band_attention_step
 from .feature_maps import FEATURE_MAPS, resolve_feature_maps
 from .fmm import FMMConfig, FMMOptionError, empty_decode_state, fmm_attention, fmm_attention_step
-from .lowrank import linear_attention, linear_attention_step
+from .lowrank import linear_attention, mean_linear_attention, mean_linear_attention_step
 
 __all__ = [
     "FEATURE_MAPS",
@@ -14,6 +14,7 @@ __all__ = [
     "fmm_attention",
     "fmm_attention_step",
     "linear_attention",
-    "linear_attention_step",
+    "mean_linear_attention",
+    "mean_linear_attention_step",
     "resolve_feature_maps",
 ]

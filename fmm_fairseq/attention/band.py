@@ -6,7 +6,8 @@ Query i attends to the keys in its band, with softmax normalised over the band o
 Padded keys (``key_padding_mask`` True) get no weight; a query with no visible key yields 0.
 
 Queries are processed in chunks of ``chunk_size``; each chunk scores only the keys its band can
-reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists.
+reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists
+(a sequence no longer than one chunk is scored directly).
 Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, length).
 """
 from typing import Optional, Tuple
@@ -18,6 +19,12 @@ import torch.nn.functional as F
 def band_reach(bandwidth: int, causal: bool) -> Tuple[int, int]:
     """How far the band reaches (to the left, to the right) of a query position."""
     return bandwidth - 1, 0 if causal else bandwidth - 1
+
+
+def in_band(queries: int, keys: int, key_offset: int, left: int, right: int, device) -> torch.Tensor:
+    """(queries, keys) bool: key j sits in the band of query i, key j standing at position j - key_offset."""
+    offsets = torch.arange(keys, device=device)[None, :] - key_offset - torch.arange(queries, device=device)[:, None]
+    return (offsets >= -left) & (offsets <= right)
 
 
 def masked_softmax_average(
@@ -56,30 +63,28 @@ def band_attention(
     batch, heads, length, head_dim = q.shape
     scale = head_dim ** -0.5 if scale is None else scale
     left, right = band_reach(bandwidth, causal)
-    chunk = min(chunk_size, length)
+    key_exists = torch.ones(batch, length, dtype=torch.bool, device=q.device)
+    if key_padding_mask is not None:
+        key_exists = ~key_padding_mask.to(torch.bool)
+    if length <= chunk_size:  # one chunk holds everything: score the (short) N x N band directly
+        visible = in_band(length, length, 0, left, right, q.device)[None, None] & key_exists[:, None, None, :]
+        return masked_softmax_average((q @ k.transpose(-1, -2)) * scale, visible, v, dropout_p)
+
+    chunk = chunk_size
     num_chunks = -(-length // chunk)
     padded = num_chunks * chunk
     window = chunk + left + right
-
     # Pad the key axis so that chunk c sees keys [c*chunk - left, c*chunk + chunk + right).
     key_pad = (left, padded - length + right)
     k_windows = F.pad(k, (0, 0) + key_pad).unfold(2, window, chunk)  # b h n d window
     v_windows = F.pad(v, (0, 0) + key_pad).unfold(2, window, chunk)
     q_chunks = F.pad(q, (0, 0, 0, padded - length)).view(batch, heads, num_chunks, chunk, head_dim)
-
     scores = torch.einsum("bhncd,bhndw->bhncw", q_chunks, k_windows) * scale
 
-    # Key position window index `j` relative to query `i` in a chunk: offset = j - left - i.
-    offsets = torch.arange(window, device=q.device)[None, :] - left - torch.arange(chunk, device=q.device)[:, None]
-    in_band = (offsets >= -left) & (offsets <= right)  # chunk x window, same for every chunk
-    is_key = torch.ones(batch, length, dtype=torch.bool, device=q.device)
-    if key_padding_mask is not None:
-        is_key = ~key_padding_mask.to(torch.bool)
-    key_exists = F.pad(is_key, key_pad, value=False).unfold(1, window, chunk)  # b n window
-    visible = in_band[None, None, None] & key_exists[:, None, :, None, :]
-
+    window_keys_exist = F.pad(key_exists, key_pad, value=False).unfold(1, window, chunk)  # b n window
+    visible = in_band(chunk, window, left, left, right, q.device)[None, None, None] & window_keys_exist[:, None, :, None, :]
     out = masked_softmax_average(scores, visible, v_windows.transpose(-1, -2), dropout_p)
-    return out.reshape(batch, heads, padded, head_dim)[:, :, :length]
+    return out.reshape(batch, heads, padded, v.shape[-1])[:, :, :length]
 
 
 def band_attention_step(

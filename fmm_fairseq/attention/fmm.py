@@ -2,21 +2,32 @@
 
   out = near_weight * near + far_weight * mean_l far_l
 
-near = ``band_attention`` with bandwidth w, far_l = ``linear_attention`` with feature map phi_l
-(l = 1..r). ``near_weight`` / ``far_weight`` broadcast against (batch, heads, length, head_dim):
-shape (heads, 1, 1) for one weight per head or (heads, 1, head_dim) for one per channel.
+near = ``band_attention`` with bandwidth w, far_l = linear attention with feature map phi_l
+(l = 1..r; ``mean_linear_attention`` computes the mean over the maps). ``near_weight`` and
+``far_weight`` broadcast against (batch, heads, length, head_dim): shape (heads, 1, 1) for one
+weight per head or (heads, 1, head_dim) for one per channel.
 The seed paper's language model is ``near_weight`` per channel, learned, initialised to 0, and a
 fixed ``far_weight`` of 1 with maps (elu, elu_flip): w * near + 0.5 * far_elu + 0.5 * far_elu_flip.
 w = 0 switches the near field off, no feature maps switch the far field off.
+
+``FMMConfig.backend`` picks who computes ``fmm_attention``: ``torch`` (this package's pure-torch
+math, any device), ``triton`` (the fused GPU kernels of ``kernels/``) or ``auto`` (Triton for
+CUDA tensors of fp16/bf16/fp32 when Triton is installed, torch otherwise). Decoding steps always
+run in torch.
 """
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import torch
 
+from . import kernels
 from .band import band_attention, band_attention_step
 from .feature_maps import resolve_feature_maps
-from .lowrank import DEFAULT_EPS, accumulation_dtype, linear_attention, linear_attention_step
+from .lowrank import DEFAULT_EPS, accumulation_dtype, mean_linear_attention, mean_linear_attention_step
+
+
+BACKENDS = ("auto", "torch", "triton")
+TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
 
 class FMMOptionError(ValueError):
@@ -38,6 +49,7 @@ class FMMConfig:
     chunk_size: int = 64
     normalize_features: bool = True
     eps: float = DEFAULT_EPS
+    backend: str = "torch"
 
     def __post_init__(self):
         if self.bandwidth < 0:
@@ -54,6 +66,12 @@ class FMMConfig:
             raise FMMOptionError("chunk_size", f"must be >= 1, got {self.chunk_size}")
         if self.eps <= 0:
             raise FMMOptionError("eps", f"must be > 0, got {self.eps}")
+        if self.backend not in BACKENDS:
+            raise FMMOptionError("backend", f"unknown backend {self.backend!r}; choices: {', '.join(BACKENDS)}")
+        if self.backend == "triton":
+            reason = kernels.triton_unavailable_reason()
+            if reason is not None:
+                raise FMMOptionError("backend", f"'triton' cannot run here: {reason}")
 
     @property
     def has_near(self) -> bool:
@@ -62,6 +80,12 @@ class FMMConfig:
     @property
     def has_far(self) -> bool:
         return len(self.feature_maps) > 0
+
+    def uses_triton(self, q: torch.Tensor) -> bool:
+        """Whether ``fmm_attention`` runs the Triton kernels for these inputs."""
+        if self.backend == "auto":
+            return q.is_cuda and q.dtype in TRITON_DTYPES and kernels.triton_installed()
+        return self.backend == "triton"
 
 
 def fmm_attention(
@@ -75,6 +99,8 @@ def fmm_attention(
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
     """Full-sequence FMM attention, (batch, heads, length, head_dim) in and out, O(N) cost."""
+    if config.uses_triton(q):
+        return kernels.fmm_attention(q, k, v, config, near_weight, far_weight, key_padding_mask, dropout_p)
     out = torch.zeros_like(v)
     if config.has_near:
         near = band_attention(
@@ -82,13 +108,11 @@ def fmm_attention(
         )
         out = out + near_weight * near
     if config.has_far:
-        far = sum(
-            linear_attention(
-                q, k, v, phi, config.causal, key_padding_mask, config.chunk_size, config.normalize_features, config.eps
-            )
-            for phi in resolve_feature_maps(config.feature_maps)
+        far = mean_linear_attention(
+            q, k, v, resolve_feature_maps(config.feature_maps), config.causal, key_padding_mask,
+            config.chunk_size, config.normalize_features, config.eps,
         )
-        out = out + far_weight * (far / len(config.feature_maps))
+        out = out + far_weight * far
     return out
 
 
@@ -133,14 +157,9 @@ def fmm_attention_step(
         )
         out = out + near_weight * near
     if config.has_far:
-        far, sums, normalisers = 0, [], []
-        for index, phi in enumerate(resolve_feature_maps(config.feature_maps)):
-            far_l, sum_l, normaliser_l = linear_attention_step(
-                q, k, v, state["far_state"][:, :, index], state["far_normaliser"][:, :, index],
-                phi, key_padding_mask, config.normalize_features, config.eps,
-            )
-            far, sums, normalisers = far + far_l, sums + [sum_l], normalisers + [normaliser_l]
-        new_state["far_state"] = torch.stack(sums, dim=2)
-        new_state["far_normaliser"] = torch.stack(normalisers, dim=2)
-        out = out + far_weight * (far / len(config.feature_maps))
+        far, new_state["far_state"], new_state["far_normaliser"] = mean_linear_attention_step(
+            q, k, v, state["far_state"], state["far_normaliser"], resolve_feature_maps(config.feature_maps),
+            key_padding_mask, config.normalize_features, config.eps,
+        )
+        out = out + far_weight * far
     return out, new_state

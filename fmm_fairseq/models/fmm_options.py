@@ -10,6 +10,7 @@ from typing import Any, Dict, Tuple
 from fairseq.utils import safe_getattr
 
 from fmm_fairseq.attention import FMMConfig, FMMOptionError
+from fmm_fairseq.attention.fmm import BACKENDS
 
 FMM_DEFAULTS: Dict[str, Any] = {
     "bandwidth": 20,
@@ -20,6 +21,7 @@ FMM_DEFAULTS: Dict[str, Any] = {
     "learn_far_weight": False,
     "chunk_size": 64,
     "feature_norm": "sum",
+    "backend": "auto",
 }
 
 
@@ -36,9 +38,12 @@ FMM_HELP: Dict[str, str] = {
     "do not depend on it)",
     "feature_norm": "'sum': rescale phi(q), phi(k) to sum to 1 over features before linear attention (the "
     "paper's LM setting)",
+    "backend": "who computes full-sequence attention: 'triton' (GPU kernels), 'torch', or 'auto' (Triton for "
+    "CUDA fp16/bf16/fp32 tensors when Triton is installed, else torch); decoding steps always use torch",
 }
 BLEND_CHOICES = ("channel", "head")
 FEATURE_NORM_CHOICES = ("sum", "none")
+BACKEND_CHOICES = BACKENDS
 
 
 def add_fmm_args(parser: argparse.ArgumentParser, prefix: str, where: str) -> None:
@@ -54,6 +59,7 @@ def add_fmm_args(parser: argparse.ArgumentParser, prefix: str, where: str) -> No
     parser.add_argument(flag("learn_far_weight"), action="store_true", help=f"{where}: {FMM_HELP['learn_far_weight']}")
     parser.add_argument(flag("chunk_size"), type=int, metavar="C", help=f"{where}: {FMM_HELP['chunk_size']}")
     parser.add_argument(flag("feature_norm"), choices=FEATURE_NORM_CHOICES, help=f"{where}: {FMM_HELP['feature_norm']}")
+    parser.add_argument(flag("backend"), choices=BACKEND_CHOICES, help=f"{where}: {FMM_HELP['backend']}")
 
 
 def parse_feature_maps(text: str) -> Tuple[str, ...]:
@@ -83,6 +89,7 @@ def fmm_attention_options(args, prefix: str, causal: bool) -> Dict[str, Any]:
             causal=causal,
             chunk_size=int(value["chunk_size"]),
             normalize_features=value["feature_norm"] == "sum",
+            backend=value["backend"],
         )
     except FMMOptionError as error:
         raise ValueError(f"invalid FMM option {option_flag(prefix, error.option)}: {error.message}") from None

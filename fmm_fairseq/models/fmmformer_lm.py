@@ -16,6 +16,7 @@ from fairseq.models.transformer_lm import (
 from fairseq.utils import safe_getattr
 
 from .fmm_options import (
+    BACKEND_CHOICES,
     BLEND_CHOICES,
     FEATURE_NORM_CHOICES,
     FMM_DEFAULTS,
@@ -40,6 +41,7 @@ class FMMformerLanguageModelConfig(TransformerLanguageModelConfig):
     fmm_feature_norm: ChoiceEnum(FEATURE_NORM_CHOICES) = field(
         default=FMM_DEFAULTS["feature_norm"], metadata={"help": FMM_HELP["feature_norm"]}
     )
+    fmm_backend: ChoiceEnum(BACKEND_CHOICES) = field(default=FMM_DEFAULTS["backend"], metadata={"help": FMM_HELP["backend"]})
 
 
 @register_model("fmmformer_lm", dataclass=FMMformerLanguageModelConfig)
