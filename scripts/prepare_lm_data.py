@@ -435,12 +435,20 @@ def prepare(raw_files, destdir, tokenizer, vocab_size, workers):
             log(f"{split}: {human(lines)} lines, {human(tokens)} tokens ({raw_files[split]})")
         binarise(text_dir, staging, workers)
         shutil.rmtree(text_dir)
-        destdir.mkdir(exist_ok=True)
-        for path in staging.iterdir():
-            os.replace(path, destdir / path.name)
+        publish_staging(staging, destdir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return stats
+
+
+def publish_staging(staging, destdir):
+    """Move every entry of the finished staging directory into destdir, replacing older ones."""
+    destdir.mkdir(exist_ok=True)
+    for path in staging.iterdir():
+        target = destdir / path.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(path, target)
 
 
 def parse_args(argv=None):

@@ -612,11 +612,7 @@ def prepare(splits, destdir, src, tgt, vocab_size, workers):
                 f"{human(counts[2])} {tgt} tokens")
         binarise(text_dir, staging, src, tgt, workers)
         shutil.rmtree(text_dir)
-        destdir.mkdir(exist_ok=True)
-        if (destdir / "raw").is_dir():
-            shutil.rmtree(destdir / "raw")
-        for path in staging.iterdir():
-            os.replace(path, destdir / path.name)
+        lm.publish_staging(staging, destdir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return stats
