@@ -11,6 +11,21 @@ from fairseq.modules.transformer_layer import TransformerDecoderLayerBase, Trans
 from .fmm_multihead_attention import FMMMultiheadAttention
 
 
+def build_fmm_self_attention(layer, embed_dim: int, num_heads: int, cfg, causal: bool) -> FMMMultiheadAttention:
+    """The FMM self-attention of ``layer`` (a fairseq layer holding ``fmm_options``)."""
+    if layer.fmm_options["fmm"].causal != causal:
+        kind = "causal" if causal else "bidirectional"
+        raise ValueError(f"{type(layer).__name__} needs {kind} FMM attention")
+    return FMMMultiheadAttention(
+        embed_dim,
+        num_heads,
+        dropout=cfg.attention_dropout,
+        q_noise=layer.quant_noise,
+        qn_block_size=layer.quant_noise_block_size,
+        **layer.fmm_options,
+    )
+
+
 class FMMTransformerEncoderLayer(TransformerEncoderLayerBase):
     """fairseq's encoder layer with bidirectional FMM self-attention."""
 
@@ -19,16 +34,7 @@ class FMMTransformerEncoderLayer(TransformerEncoderLayerBase):
         super().__init__(cfg, return_fc)
 
     def build_self_attention(self, embed_dim, cfg):
-        if self.fmm_options["fmm"].causal:
-            raise ValueError("an encoder layer needs bidirectional FMM attention")
-        return FMMMultiheadAttention(
-            embed_dim,
-            cfg.encoder.attention_heads,
-            dropout=cfg.attention_dropout,
-            q_noise=self.quant_noise,
-            qn_block_size=self.quant_noise_block_size,
-            **self.fmm_options,
-        )
+        return build_fmm_self_attention(self, embed_dim, cfg.encoder.attention_heads, cfg, causal=False)
 
 
 class FMMTransformerDecoderLayer(TransformerDecoderLayerBase):
@@ -41,13 +47,4 @@ class FMMTransformerDecoderLayer(TransformerDecoderLayerBase):
     def build_self_attention(self, embed_dim, cfg, add_bias_kv=False, add_zero_attn=False):
         if cfg.cross_self_attention or add_bias_kv or add_zero_attn:
             raise ValueError("FMM self-attention supports neither --cross-self-attention nor bias_kv/zero_attn")
-        if not self.fmm_options["fmm"].causal:
-            raise ValueError("a decoder layer needs causal FMM attention")
-        return FMMMultiheadAttention(
-            embed_dim,
-            cfg.decoder.attention_heads,
-            dropout=cfg.attention_dropout,
-            q_noise=self.quant_noise,
-            qn_block_size=self.quant_noise_block_size,
-            **self.fmm_options,
-        )
+        return build_fmm_self_attention(self, embed_dim, cfg.decoder.attention_heads, cfg, causal=True)
