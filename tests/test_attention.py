@@ -11,8 +11,10 @@ from fmm_fairseq.attention import (
     fmm_attention,
     fmm_attention_step,
     linear_attention,
+    mean_linear_attention,
     resolve_feature_maps,
 )
+from fmm_fairseq.attention import band, lowrank
 from fmm_fairseq.attention.reference import (
     dense_band_attention,
     dense_fmm_attention,
@@ -46,7 +48,8 @@ def ragged_padding(batch, length):
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("length,bandwidth,chunk_size", SHAPES)
 @pytest.mark.parametrize("padded", [False, True])
-def test_band_matches_dense(causal, length, bandwidth, chunk_size, padded):
+def test_band_matches_dense(causal, length, bandwidth, chunk_size, padded, monkeypatch):
+    monkeypatch.setattr(band, "CHUNKS_PER_BLOCK", 2)  # several blocks of chunks
     q, k, v = qkv(length)
     padding = ragged_padding(2, length) if padded else None
     got = band_attention(q, k, v, bandwidth, causal, padding, chunk_size)
@@ -58,7 +61,8 @@ def test_band_matches_dense(causal, length, bandwidth, chunk_size, padded):
 @pytest.mark.parametrize("length,chunk_size", [(1, 4), (7, 64), (37, 8), (64, 64), (100, 16), (129, 32)])
 @pytest.mark.parametrize("feature_map", sorted(FEATURE_MAPS))
 @pytest.mark.parametrize("normalize", [True, False])
-def test_linear_matches_dense(causal, length, chunk_size, feature_map, normalize):
+def test_linear_matches_dense(causal, length, chunk_size, feature_map, normalize, monkeypatch):
+    monkeypatch.setattr(lowrank, "CHUNKS_PER_BLOCK", 3)  # several blocks of chunks
     q, k, v = qkv(length)
     padding = ragged_padding(2, length)
     phi = FEATURE_MAPS[feature_map]
@@ -105,7 +109,10 @@ def test_seed_lm_blend_is_pure_linear_attention_at_init():
 
 
 @pytest.mark.parametrize("causal", [True, False])
-def test_gradcheck(causal):
+@pytest.mark.parametrize("chunks_per_block", [1, 16])
+def test_gradcheck(causal, chunks_per_block, monkeypatch):
+    monkeypatch.setattr(band, "CHUNKS_PER_BLOCK", chunks_per_block)
+    monkeypatch.setattr(lowrank, "CHUNKS_PER_BLOCK", chunks_per_block)
     config = FMMConfig(bandwidth=3, feature_maps=("elu", "elu_flip"), causal=causal, chunk_size=4)
     q, k, v = [t.requires_grad_() for t in qkv(11, batch=2, heads=2, head_dim=4)]
     near_weight, far_weight = [t.requires_grad_() for t in blend_weights(2, 4, per_channel=True)]
@@ -114,6 +121,56 @@ def test_gradcheck(causal):
         lambda *args: fmm_attention(*args[:3], config, args[3], args[4], padding),
         (q, k, v, near_weight, far_weight),
     )
+
+
+@pytest.mark.parametrize("maps", [("elu", "elu_flip"), ("relu",), ("tanh",)])
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("chunks_per_block", [1, 2, 16])
+def test_causal_far_field_gradcheck(maps, normalize, chunks_per_block, monkeypatch):
+    """The causal far field's hand-written backward, with padding, several chunks and blocks, dv != d."""
+    monkeypatch.setattr(lowrank, "CHUNKS_PER_BLOCK", chunks_per_block)
+    q, k = [t.requires_grad_() for t in qkv(13, batch=2, heads=2, head_dim=4)[:2]]
+    v = torch.randn(2, 2, 13, 3, dtype=torch.float64, requires_grad=True)
+    padding = ragged_padding(2, 13)
+    feature_maps = resolve_feature_maps(maps)
+    assert torch.autograd.gradcheck(
+        lambda q, k, v: mean_linear_attention(q, k, v, feature_maps, True, padding, 4, normalize), (q, k, v)
+    )
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_band_dropout_gradcheck_and_scaling(causal, monkeypatch):
+    """With attention dropout the backward uses the forward's mask; kept weights are scaled by 1/(1-p)."""
+    monkeypatch.setattr(band, "CHUNKS_PER_BLOCK", 1)
+    q, k, v = [t.requires_grad_() for t in qkv(11, batch=2, heads=2, head_dim=4)]
+    padding = ragged_padding(2, 11)
+
+    def dropped(q, k, v):
+        torch.manual_seed(3)  # the same dropout mask at every evaluation
+        return band_attention(q, k, v, 3, causal, padding, 4, dropout_p=0.3)
+
+    assert torch.autograd.gradcheck(dropped, (q, k, v))
+    identity = torch.eye(11, dtype=torch.float64).expand(2, 2, 11, 11)
+    torch.manual_seed(3)
+    weights = band_attention(q.detach(), k.detach(), identity, 3, causal, padding, 4, dropout_p=0.3)
+    exact = band_attention(q.detach(), k.detach(), identity, 3, causal, padding, 4)
+    kept = weights != 0
+    assert 0 < kept.sum() < (exact != 0).sum()
+    torch.testing.assert_close(weights[kept], exact[kept] / 0.7)
+
+
+def test_causal_far_field_gradients_of_half_inputs_match_float64():
+    q, k, v = qkv(70, batch=1, heads=2, head_dim=8)
+    maps = resolve_feature_maps(["elu", "elu_flip"])
+    grad = torch.randn(1, 2, 70, 8, dtype=torch.float64)
+    grads = {}
+    for dtype in (torch.float64, torch.float16):
+        leaves = [t.detach().to(dtype).requires_grad_() for t in (q, k, v)]
+        mean_linear_attention(*leaves, maps, True, chunk_size=16).backward(grad.to(dtype))
+        grads[dtype] = [t.grad for t in leaves]
+    for half, full in zip(grads[torch.float16], grads[torch.float64]):
+        assert half.dtype == torch.float16
+        torch.testing.assert_close(half.double(), full, rtol=2e-2, atol=2e-3)
 
 
 def test_fully_padded_rows_give_zero_and_finite_gradients():

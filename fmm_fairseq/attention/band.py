@@ -6,8 +6,9 @@ Query i attends to the keys in its band, with softmax normalised over the band o
 Padded keys (``key_padding_mask`` True) get no weight; a query with no visible key yields 0.
 
 Queries are processed in chunks of ``chunk_size``; each chunk scores only the keys its band can
-reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists
-(a sequence no longer than one chunk is scored directly).
+reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists.
+Chunks run in blocks; the backward pass recomputes each block's scores from q, k and the saved
+log-normalisers, so training keeps O(N) numbers, not O(N * w).
 Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, length).
 """
 from typing import Optional, Tuple
@@ -34,14 +35,128 @@ def masked_softmax_average(
 
     The softmax runs in fp32 at least (as fairseq's own attention does under fp16).
     """
+    weights, _ = _visible_softmax(scores, visible)
+    if dropout_p > 0.0:
+        weights = F.dropout(weights, p=dropout_p, training=True)
+    return weights.to(values.dtype) @ values
+
+
+def _visible_softmax(scores: torch.Tensor, visible: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """softmax over the visible keys in fp32 (0 where nothing is visible) and its log-normaliser
+    (+inf for rows with no visible key, so that exp(score - lse) is 0 there too)."""
     scores = scores.to(torch.promote_types(scores.dtype, torch.float32)).masked_fill(~visible, float("-inf"))
     row_max = scores.amax(dim=-1, keepdim=True)
     row_max = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max))
     weights = torch.exp(scores - row_max)
-    weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(weights.dtype).tiny)
-    if dropout_p > 0.0:
-        weights = F.dropout(weights, p=dropout_p, training=True)
-    return weights.to(values.dtype) @ values
+    total = weights.sum(dim=-1, keepdim=True)
+    weights = weights / total.clamp_min(torch.finfo(weights.dtype).tiny)
+    log_normaliser = torch.where(total > 0, row_max + torch.log(total), torch.full_like(total, float("inf")))
+    return weights, log_normaliser
+
+
+CHUNKS_PER_BLOCK = 16  # query chunks processed together; temporaries are O(block), not O(N)
+
+
+class _BandWindows:
+    """Chunked layout of the band: query chunk c sees keys [c*chunk - left, c*chunk + chunk + right).
+
+    Keys are padded by ``left`` before and enough after that every window exists; a block of chunks
+    [i, j) touches padded keys [i*chunk, (j-1)*chunk + window).
+    """
+
+    def __init__(self, q, bandwidth: int, causal: bool, key_padding_mask, chunk_size: int):
+        batch, heads, self.length, _ = q.shape
+        self.left, self.right = band_reach(bandwidth, causal)
+        self.chunk = min(chunk_size, self.length)
+        self.num_chunks = -(-self.length // self.chunk)
+        self.padded = self.num_chunks * self.chunk
+        self.window = self.chunk + self.left + self.right
+        self.key_pad = (self.left, self.padded - self.length + self.right)
+        key_exists = torch.ones(batch, self.length, dtype=torch.bool, device=q.device)
+        if key_padding_mask is not None:
+            key_exists = ~key_padding_mask.to(torch.bool)
+        window_keys_exist = F.pad(key_exists, self.key_pad, value=False).unfold(1, self.window, self.chunk)  # b n w
+        in_window = in_band(self.chunk, self.window, self.left, self.left, self.right, q.device)
+        self.visible = in_window[None, None, None] & window_keys_exist[:, None, :, None, :]  # b 1 n c w
+
+    def blocks(self):
+        return [slice(first, min(first + CHUNKS_PER_BLOCK, self.num_chunks))
+                for first in range(0, self.num_chunks, CHUNKS_PER_BLOCK)]
+
+    def query_chunks(self, x: torch.Tensor) -> torch.Tensor:
+        """(b, h, length, d) -> (b, h, n, chunk, d)."""
+        x = F.pad(x, (0, 0, 0, self.padded - self.length)) if self.padded > self.length else x
+        return x.reshape(x.shape[0], x.shape[1], self.num_chunks, self.chunk, x.shape[-1])
+
+    def key_windows(self, x: torch.Tensor) -> torch.Tensor:
+        """(b, h, length, d) -> (b, h, n, window, d): overlapping windows (a view of one padded copy)."""
+        return F.pad(x, (0, 0) + self.key_pad).unfold(2, self.window, self.chunk).transpose(-1, -2)
+
+    def add_windows(self, padded_keys_grad: torch.Tensor, window_grads: torch.Tensor, block: slice) -> None:
+        """Adds a block's (b, h, n, window, d) gradients into the padded key axis, overlaps summed."""
+        batch, heads, n, window, dim = window_grads.shape
+        span = (n - 1) * self.chunk + window
+        columns = window_grads.permute(0, 1, 4, 3, 2).reshape(batch * heads, dim * window, n)
+        folded = F.fold(columns, (span, 1), (window, 1), stride=(self.chunk, 1))  # (b h) d span 1
+        start = block.start * self.chunk
+        padded_keys_grad[:, :, start : start + span] += folded.view(batch, heads, dim, span).transpose(-1, -2)
+
+    def unpad_keys(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, self.left : self.left + self.length]
+
+
+class _BandAttentionFunction(torch.autograd.Function):
+    """Banded softmax attention, block by block; backward recomputes the scores from q, k and the
+    saved log-normalisers (and dropout mask), so nothing of size N x window is kept."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p):
+        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size)
+        q_chunks, k_windows, v_windows = layout.query_chunks(q), layout.key_windows(k), layout.key_windows(v)
+        out = v.new_empty(q_chunks.shape[:-1] + (v.shape[-1],))
+        log_normalisers, keep_masks = [], []
+        for block in layout.blocks():
+            scores = q_chunks[:, :, block] @ k_windows[:, :, block].transpose(-1, -2) * scale
+            weights, log_normaliser = _visible_softmax(scores, layout.visible[:, :, block])
+            log_normalisers.append(log_normaliser)
+            if dropout_p > 0.0:
+                keep = torch.empty_like(weights, dtype=torch.bool).bernoulli_(1.0 - dropout_p)
+                keep_masks.append(keep)
+                weights = weights * keep / (1.0 - dropout_p)
+            out[:, :, block] = weights.to(v.dtype) @ v_windows[:, :, block]
+        ctx.save_for_backward(q, k, v, torch.cat(log_normalisers, dim=2), *keep_masks)
+        ctx.settings = (bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p)
+        return out.reshape(out.shape[0], out.shape[1], layout.padded, -1)[:, :, : layout.length]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        q, k, v, log_normaliser, *keep_masks = ctx.saved_tensors
+        bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p = ctx.settings
+        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size)
+        q_chunks, k_windows, v_windows = layout.query_chunks(q), layout.key_windows(k), layout.key_windows(v)
+        grad_out = layout.query_chunks(grad_out)
+        grad_q = torch.empty_like(q_chunks)
+        padded_keys = layout.left + layout.padded + layout.right
+        grad_k = k.new_zeros(k.shape[0], k.shape[1], padded_keys, k.shape[-1])
+        grad_v = v.new_zeros(v.shape[0], v.shape[1], padded_keys, v.shape[-1])
+        for index, block in enumerate(layout.blocks()):
+            keys, values, queries, grads = k_windows[:, :, block], v_windows[:, :, block], q_chunks[:, :, block], grad_out[:, :, block]
+            scores = (queries @ keys.transpose(-1, -2) * scale).to(log_normaliser.dtype)
+            weights = torch.exp(scores.masked_fill(~layout.visible[:, :, block], float("-inf")) - log_normaliser[:, :, block])
+            grad_weights = (grads @ values.transpose(-1, -2)).to(weights.dtype)
+            if dropout_p > 0.0:
+                keep = keep_masks[index] / (1.0 - dropout_p)
+                used_weights, grad_weights = weights * keep, grad_weights * keep
+            else:
+                used_weights = weights
+            grad_scores = weights * (grad_weights - (grad_weights * weights).sum(dim=-1, keepdim=True))
+            grad_scores = (grad_scores * scale).to(q.dtype)
+            grad_q[:, :, block] = grad_scores @ keys
+            layout.add_windows(grad_k, grad_scores.transpose(-1, -2) @ queries, block)
+            layout.add_windows(grad_v, used_weights.to(v.dtype).transpose(-1, -2) @ grads, block)
+        grad_q = grad_q.reshape(q.shape[0], q.shape[1], layout.padded, -1)[:, :, : layout.length]
+        return grad_q, layout.unpad_keys(grad_k), layout.unpad_keys(grad_v), None, None, None, None, None, None
 
 
 def band_attention(
@@ -60,31 +175,8 @@ def band_attention(
         raise ValueError(f"bandwidth must be >= 1, got {bandwidth}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    batch, heads, length, head_dim = q.shape
-    scale = head_dim ** -0.5 if scale is None else scale
-    left, right = band_reach(bandwidth, causal)
-    key_exists = torch.ones(batch, length, dtype=torch.bool, device=q.device)
-    if key_padding_mask is not None:
-        key_exists = ~key_padding_mask.to(torch.bool)
-    if length <= chunk_size:  # one chunk holds everything: score the (short) N x N band directly
-        visible = in_band(length, length, 0, left, right, q.device)[None, None] & key_exists[:, None, None, :]
-        return masked_softmax_average((q @ k.transpose(-1, -2)) * scale, visible, v, dropout_p)
-
-    chunk = chunk_size
-    num_chunks = -(-length // chunk)
-    padded = num_chunks * chunk
-    window = chunk + left + right
-    # Pad the key axis so that chunk c sees keys [c*chunk - left, c*chunk + chunk + right).
-    key_pad = (left, padded - length + right)
-    k_windows = F.pad(k, (0, 0) + key_pad).unfold(2, window, chunk)  # b h n d window
-    v_windows = F.pad(v, (0, 0) + key_pad).unfold(2, window, chunk)
-    q_chunks = F.pad(q, (0, 0, 0, padded - length)).view(batch, heads, num_chunks, chunk, head_dim)
-    scores = torch.einsum("bhncd,bhndw->bhncw", q_chunks, k_windows) * scale
-
-    window_keys_exist = F.pad(key_exists, key_pad, value=False).unfold(1, window, chunk)  # b n window
-    visible = in_band(chunk, window, left, left, right, q.device)[None, None, None] & window_keys_exist[:, None, :, None, :]
-    out = masked_softmax_average(scores, visible, v_windows.transpose(-1, -2), dropout_p)
-    return out.reshape(batch, heads, padded, v.shape[-1])[:, :, :length]
+    scale = q.shape[-1] ** -0.5 if scale is None else scale
+    return _BandAttentionFunction.apply(q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p)
 
 
 def band_attention_step(

@@ -101,18 +101,18 @@ def fmm_attention(
     """Full-sequence FMM attention, (batch, heads, length, head_dim) in and out, O(N) cost."""
     if config.uses_triton(q):
         return kernels.fmm_attention(q, k, v, config, near_weight, far_weight, key_padding_mask, dropout_p)
-    out = torch.zeros_like(v)
+    out = None
     if config.has_near:
         near = band_attention(
             q, k, v, config.bandwidth, config.causal, key_padding_mask, config.chunk_size, dropout_p=dropout_p
         )
-        out = out + near_weight * near
+        out = near_weight * near
     if config.has_far:
         far = mean_linear_attention(
             q, k, v, resolve_feature_maps(config.feature_maps), config.causal, key_padding_mask,
             config.chunk_size, config.normalize_features, config.eps,
         )
-        out = out + far_weight * far
+        out = far_weight * far if out is None else torch.addcmul(out, far_weight, far)
     return out
 
 
