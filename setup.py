@@ -19,5 +19,5 @@ setup(
         "sacrebleu>=2.0",
         "sentencepiece",
     ],
-    extras_require={"test": ["pytest"], "triton": ["triton>=3.9; platform_system == 'Linux'"]},
+    extras_require={"test": ["pytest"], "bench": ["matplotlib"], "triton": ["triton>=3.9; platform_system == 'Linux'"]},
 )

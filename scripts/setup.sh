@@ -24,5 +24,5 @@ if ! "$py" -c "import fairseq" 2>/dev/null; then
     pip install --no-build-isolation "fairseq==0.12.2"
   fi
 fi
-pip install --no-build-isolation -e ".[test]"
+pip install --no-build-isolation -e ".[test,bench]"
 "$py" -c "import torch, fairseq, fmm_fairseq; print('ready: torch', torch.__version__, '| fairseq', fairseq.__version__)"

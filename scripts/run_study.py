@@ -1,0 +1,389 @@
+#!/usr/bin/env python
+"""Perplexity study on the Linux-documentation corpus: softmax vs linear vs band vs FMMformer.
+
+    python scripts/run_study.py                 # the whole study (~3 h on 2 cores), resumable
+    python scripts/run_study.py --report-only   # rewrite docs/results.md from finished runs
+
+Every run trains the same model size (2 layers, 128 dims, 4 heads, FFN 512) with the same seed,
+batch (4,096 tokens per update) and schedule through ``fairseq-train``, then is scored with
+``fairseq-eval-lm`` on valid and test, plain and with a sliding ``--context-window``.
+
+* equal updates, 512 tokens per sample: transformer_lm (softmax), linear-only (elu), band-only
+  (w=20), FMM 1 map (elu) + band 20, FMM 2 maps (elu, elu_flip) + band 20;
+* equal wall-clock, 2,048 tokens per sample: softmax against FMM 2 maps, trained side by side with
+  one thread each and stopped by fairseq's ``--stop-time-hours``.
+
+Runs of one stage train at the same time, the threads split between them. Interrupted? Run it
+again: fairseq resumes each run from its checkpoint_last.pt and finished runs (those with a
+result.json) are skipped.
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+MODEL_SIZE = [
+    "--decoder-layers", "2", "--decoder-embed-dim", "128", "--decoder-ffn-embed-dim", "512",
+    "--decoder-input-dim", "128", "--decoder-output-dim", "128", "--decoder-attention-heads", "4",
+    "--share-decoder-input-output-embed",
+]
+SCHEDULE = [
+    "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0", "--lr", "0.002",
+    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "150", "--seed", "1",
+]
+FMM = ["--arch", "fmmformer_lm", "--user-dir", "fmm_fairseq"]
+
+
+@dataclass
+class Run:
+    """One training run of the study."""
+
+    name: str
+    label: str
+    model: List[str]
+    stage: int
+    long_context: bool = False  # long samples, stopped by --stop-time-hours instead of --max-update
+
+
+RUNS = [
+    Run("softmax", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=1),
+    Run("linear", "linear only (elu)", FMM + ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"], stage=1),
+    Run("band", "band only (w=20)", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "none"], stage=2),
+    Run("fmm1", "FMM: band 20 + elu", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu"], stage=2),
+    Run(
+        "fmm2", "FMM: band 20 + elu, elu_flip",
+        FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"], stage=3,
+    ),
+    Run("softmax_long", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=4, long_context=True),
+    Run(
+        "fmm2_long", "FMM: band 20 + elu, elu_flip",
+        FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"], stage=4, long_context=True,
+    ),
+]
+RUN_NAMES = [run.name for run in RUNS]
+
+
+@dataclass
+class Budget:
+    """How long each run trains and how it is scored."""
+
+    max_update: int
+    wall_clock_hours: float
+    validate_every: int
+    threads: int
+    tokens_per_update: int = 4096
+    tokens_per_sample: int = 512
+    long_tokens_per_sample: int = 2048
+    model_size: List[str] = field(default_factory=lambda: list(MODEL_SIZE))
+
+
+    def sample_length(self, run: Run) -> int:
+        return self.long_tokens_per_sample if run.long_context else self.tokens_per_sample
+
+    def batch_size(self, run: Run) -> int:
+        return max(1, self.tokens_per_update // self.sample_length(run))
+
+
+class StudyError(RuntimeError):
+    pass
+
+
+def train_command(run: Run, data: Path, save_dir: Path, budget: Budget) -> List[str]:
+    stop = (
+        ["--stop-time-hours", str(budget.wall_clock_hours), "--max-update", "1000000"]
+        if run.long_context
+        else ["--max-update", str(budget.max_update)]
+    )
+    return [
+        str(BIN / "fairseq-train"), str(data), "--task", "language_modeling", *run.model, *budget.model_size,
+        "--tokens-per-sample", str(budget.sample_length(run)), "--batch-size", str(budget.batch_size(run)),
+        *SCHEDULE, *stop, "--validate-interval-updates", str(budget.validate_every),
+        "--save-interval-updates", str(budget.validate_every), "--keep-interval-updates", "1",
+        "--no-epoch-checkpoints", "--save-dir", str(save_dir), "--cpu", "--num-workers", "0",
+        "--log-format", "json", "--log-interval", str(max(1, budget.validate_every // 2)),
+    ]
+
+
+def eval_command(run: Run, data: Path, checkpoint: Path, subset: str, context_window: int, budget: Budget) -> List[str]:
+    user_dir = ["--user-dir", "fmm_fairseq"] if "--user-dir" in run.model else []
+    window = ["--context-window", str(context_window)] if context_window else []
+    return [
+        str(BIN / "fairseq-eval-lm"), str(data), *user_dir, "--path", str(checkpoint), "--gen-subset", subset,
+        "--tokens-per-sample", str(budget.sample_length(run)), "--batch-size", str(budget.batch_size(run)),
+        "--cpu", "--num-workers", "0", *window,
+    ]
+
+
+def run_logged(command: List[str], log: Path, threads: int) -> str:
+    """Runs ``command`` with ``threads`` CPU threads, appending its output to ``log``."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    with open(log, "a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        result = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
+        raise StudyError(f"{Path(command[0]).name} failed ({result.returncode}), log {log}:\n{tail}")
+    return log.read_text()
+
+
+def valid_curve(train_log: str) -> List[Dict[str, float]]:
+    """(updates, valid perplexity) after every validation in a fairseq json-format log, resumes included."""
+    points = {}
+    for line in train_log.splitlines():
+        match = re.search(r"\| valid \| (\{.*\})", line)
+        if match:
+            stats = json.loads(match.group(1))
+            points[int(stats["valid_num_updates"])] = float(stats["valid_ppl"])
+    return [{"updates": updates, "valid_ppl": ppl} for updates, ppl in sorted(points.items())]
+
+
+def last_train_stats(train_log: str) -> Dict[str, float]:
+    """The last train_inner record: words per second and cumulative training wall time."""
+    stats = {}
+    for line in train_log.splitlines():
+        match = re.search(r"\| train_inner \| (\{.*\})", line)
+        if match:
+            stats = json.loads(match.group(1))
+    return {key: float(stats[key]) for key in ("wps", "num_updates") if key in stats}
+
+
+def perplexity(eval_output: str) -> float:
+    found = re.findall(r"Perplexity: ([0-9.]+|inf)", eval_output)
+    if not found:
+        raise StudyError("fairseq-eval-lm printed no perplexity")
+    return float(found[-1])
+
+
+def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, budget: Budget, threads: int) -> dict:
+    """Trains (or resumes) one run, scores it, writes and returns its result.json."""
+    out_dir, save_dir = out_root / run.name, save_root / run.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    print(f"[{run.name}] training ({threads} thread(s)), log {out_dir / 'train.log'}", flush=True)
+    train_log = run_logged(train_command(run, data, save_dir, budget), out_dir / "train.log", threads)
+    checkpoint = save_dir / "checkpoint_best.pt"
+    scores = {}
+    window = budget.sample_length(run) * 3 // 4
+    for subset in ("valid", "test"):
+        for context_window in (0, window):
+            key = f"{subset}_ppl" + (f"_window{context_window}" if context_window else "")
+            output = run_logged(
+                eval_command(run, data, checkpoint, subset, context_window, budget), out_dir / "eval.log", threads
+            )
+            scores[key] = perplexity(output)
+    checkpoint_last = save_dir / "checkpoint_last.pt"
+    state = torch.load(checkpoint_last, map_location="cpu", weights_only=False)
+    extra = state.get("extra_state", {})
+    result = {
+        "name": run.name,
+        "label": run.label,
+        "tokens_per_sample": budget.sample_length(run),
+        "long_context": run.long_context,
+        "batch_size": budget.batch_size(run),
+        "threads": threads,
+        "updates": int(state.get("optimizer_history", [{}])[-1].get("num_updates", 0)),
+        "training_hours": round(float(extra.get("previous_training_time", 0.0)) / 3600, 3),
+        "best_valid_ppl_during_training": min((p["valid_ppl"] for p in valid_curve(train_log)), default=None),
+        "curve": valid_curve(train_log),
+        "words_per_second": last_train_stats(train_log).get("wps"),
+        "command": shlex.join(train_command(run, data, save_dir, budget)).replace(str(ROOT) + "/", ""),
+        "checkpoint_last": str(checkpoint_last),
+        **scores,
+    }
+    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
+    print(f"[{run.name}] done in {time.time() - started:.0f} s: valid ppl {scores['valid_ppl']:.2f}", flush=True)
+    return result
+
+
+def load_results(out_root: Path) -> Dict[str, dict]:
+    results = {}
+    for name in RUN_NAMES:
+        path = out_root / name / "result.json"
+        if path.exists():
+            results[name] = json.loads(path.read_text())
+    return results
+
+
+def plot_curves(results: Dict[str, dict], path: Path, budget: Budget) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, long_context in zip(axes, (False, True)):
+        for result in results.values():
+            if result["long_context"] != long_context or not result["curve"]:
+                continue
+            ax.plot([p["updates"] for p in result["curve"]], [p["valid_ppl"] for p in result["curve"]],
+                    marker=".", label=result["label"])
+        ax.set_yscale("log")
+        ax.set_xlabel("updates")
+        ax.set_ylabel("valid perplexity")
+        ax.set_title(
+            f"{budget.long_tokens_per_sample:,} tokens/sample, equal wall-clock"
+            if long_context
+            else f"{budget.tokens_per_sample:,} tokens/sample, equal updates"
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.lines:
+            ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def results_table(results: Dict[str, dict], names: List[str], baseline: Optional[str]) -> List[str]:
+    rows = [
+        "| run | tokens/sample | updates | training h | valid ppl | test ppl | valid ppl, window | test ppl, window "
+        "| ratio to softmax (valid) | words/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        if name not in results:
+            rows.append(f"| {name} | not run yet |||||||||")
+            continue
+        r = results[name]
+        window = r["tokens_per_sample"] * 3 // 4
+        ratio = (
+            f"{r['valid_ppl'] / results[baseline]['valid_ppl']:.3f}" if baseline in results else "–"
+        )
+        wps = f"{r['words_per_second']:,.0f}" if r.get("words_per_second") else "–"
+        rows.append(
+            f"| {r['label']} | {r['tokens_per_sample']} | {r['updates']:,} | {r['training_hours']:.2f} "
+            f"| {r['valid_ppl']:.2f} | {r['test_ppl']:.2f} | {r[f'valid_ppl_window{window}']:.2f} "
+            f"| {r[f'test_ppl_window{window}']:.2f} | {ratio} | {wps} |"
+        )
+    return rows
+
+
+NOTES_MARKER = "<!-- notes: everything below this line is kept when the report is rewritten -->"
+
+
+def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Budget) -> None:
+    """Rewrites the measured part of ``docs``; hand-written notes below NOTES_MARKER are kept."""
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    notes = docs.read_text().split(NOTES_MARKER, 1)[1] if docs.exists() and NOTES_MARKER in docs.read_text() else "\n"
+    plot = docs.with_name(docs.stem + "_curves.png")
+    plot_curves(results, plot, budget)
+    equal_updates = [run.name for run in RUNS if not run.long_context]
+    long_context = [run.name for run in RUNS if run.long_context]
+    lines = [
+        "# Perplexity study: softmax vs linear vs band vs FMMformer",
+        "",
+        "Produced by `scripts/run_study.py` (tables and plot are rewritten after every finished run).",
+        "",
+        f"    {command}",
+        "",
+        f"Budget: {budget.max_update:,} updates of {budget.tokens_per_update:,} tokens for the equal-update runs; "
+        f"{budget.wall_clock_hours} h of training each (fairseq `--stop-time-hours`, both at once, "
+        f"{max(1, budget.threads // 2)} thread(s) each) for the {budget.long_tokens_per_sample:,}-token runs. "
+        f"Model for every run: `{' '.join(budget.model_size)}` (dropout 0.1); schedule `{' '.join(SCHEDULE)}`.",
+        "Perplexities are from `fairseq-eval-lm` on `checkpoint_best.pt`; *window* rows use "
+        "`--context-window` of 3/4 of the sample (every scored token sees that many tokens before it).",
+        "",
+        f"## {budget.tokens_per_sample:,} tokens per sample, equal updates",
+        "",
+        *results_table(results, equal_updates, "softmax"),
+        "",
+        f"## {budget.long_tokens_per_sample:,} tokens per sample, equal wall-clock",
+        "",
+        *results_table(results, long_context, "softmax_long"),
+        "",
+        f"![valid perplexity against updates]({plot.name})",
+        "",
+    ]
+    if results:
+        lines += ["## Exact training commands", ""]
+        lines += [f"- `{name}`: `{results[name]['command']}`" for name in RUN_NAMES if name in results]
+        lines.append("")
+    docs.write_text("\n".join(lines) + "\n" + NOTES_MARKER + notes)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "data-bin" / "linux-doc",
+                        help="binarised corpus (built with scripts/prepare_lm_data.py when missing)")
+    parser.add_argument("--save-root", type=Path, default=ROOT / "checkpoints" / "study")
+    parser.add_argument("--out-root", type=Path, default=ROOT / "runs" / "study", help="logs and result.json per run")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "results.md")
+    parser.add_argument("--max-update", type=int, default=1500, help="updates of each equal-update run")
+    parser.add_argument("--wall-clock-hours", type=float, default=0.5, help="training time of each 2,048-token run")
+    parser.add_argument("--validate-every", type=int, default=100, help="updates between validations/checkpoints")
+    parser.add_argument("--tokens-per-update", type=int, default=4096, help="batch size in tokens, every run")
+    parser.add_argument("--tokens-per-sample", type=int, default=512, help="sample length of the equal-update runs")
+    parser.add_argument("--long-tokens-per-sample", type=int, default=2048, help="sample length of the wall-clock runs")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads shared by a stage")
+    parser.add_argument("--only", help=f"comma-separated runs among {', '.join(RUN_NAMES)}")
+    parser.add_argument("--model-size", help="override the model size flags (tests use a smaller model)")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite the report from finished runs")
+    args = parser.parse_args(argv)
+
+    selected = RUN_NAMES if not args.only else [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(RUN_NAMES))
+    if unknown:
+        parser.error(f"unknown run(s) {', '.join(unknown)}; known: {', '.join(RUN_NAMES)}")
+    for option in ("max_update", "validate_every", "threads", "tokens_per_update", "tokens_per_sample",
+                   "long_tokens_per_sample"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be >= 1")
+    if args.wall_clock_hours <= 0:
+        parser.error("--wall-clock-hours must be > 0")
+    budget = Budget(
+        args.max_update, args.wall_clock_hours, args.validate_every, args.threads, args.tokens_per_update,
+        args.tokens_per_sample, args.long_tokens_per_sample,
+    )
+    if args.model_size:
+        budget.model_size = args.model_size.split()
+    command = (
+        f"python scripts/run_study.py --max-update {budget.max_update} --wall-clock-hours {budget.wall_clock_hours} "
+        f"--validate-every {budget.validate_every} --threads {budget.threads} --tokens-per-update {budget.tokens_per_update} "
+        f"--tokens-per-sample {budget.tokens_per_sample} --long-tokens-per-sample {budget.long_tokens_per_sample}"
+    )
+
+    if not args.report_only:
+        if not (args.data / "dict.txt").exists():
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "prepare_lm_data.py"), "--destdir", str(args.data)],
+                           check=True)
+        done = load_results(args.out_root)
+        for stage in sorted({run.stage for run in RUNS}):
+            todo = [run for run in RUNS if run.stage == stage and run.name in selected and run.name not in done]
+            if not todo:
+                continue
+            threads = max(1, args.threads // len(todo))
+            with ThreadPoolExecutor(len(todo)) as pool:
+                futures = [
+                    pool.submit(train_and_evaluate, run, args.data, args.save_root, args.out_root, budget, threads)
+                    for run in todo
+                ]
+                errors = [future.exception() for future in futures if future.exception()]
+            write_report(load_results(args.out_root), args.docs, command, budget)
+            if errors:
+                for error in errors:
+                    print(f"error: {error}", file=sys.stderr)
+                return 1
+        for name in selected:
+            if name in done:
+                print(f"[{name}] already finished: {args.out_root / name / 'result.json'}")
+    write_report(load_results(args.out_root), args.docs, command, budget)
+    print(f"report: {args.docs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
