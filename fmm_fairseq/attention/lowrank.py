@@ -113,7 +113,8 @@ class _ChunkedCausalFarField:
         each chunk P_c = S_in + sum_{c' < c} phi(k_c')^T W_c', and u = tril(phi(q) phi(k)^T) W + phi(q) P
         (numerators and normalisers, (b, h, n, r, c, dv+1)); also the state after the block."""
         chunk_states = _matmul(phi_k.transpose(-1, -2), values)  # b h n r d dv+1
-        prefix = torch.zeros_like(chunk_states)  # exclusive prefix sums, never touched by a later chunk
+        prefix = torch.empty_like(chunk_states)  # exclusive prefix sums, never touched by a later chunk
+        prefix[:, :, :1].zero_()
         torch.cumsum(chunk_states[:, :, :-1], dim=2, out=prefix[:, :, 1:])
         prefix += state_in
         state_out = prefix[:, :, -1:] + chunk_states[:, :, -1:]
