@@ -35,23 +35,21 @@ def masked_softmax_average(
 
     The softmax runs in fp32 at least (as fairseq's own attention does under fp16).
     """
-    weights, _ = _visible_softmax(scores, visible)
+    weights, _, _ = _visible_softmax(scores, visible)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p, training=True)
     return weights.to(values.dtype) @ values
 
 
-def _visible_softmax(scores: torch.Tensor, visible: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """softmax over the visible keys in fp32 (0 where nothing is visible) and its log-normaliser
-    (+inf for rows with no visible key, so that exp(score - lse) is 0 there too)."""
+def _visible_softmax(scores: torch.Tensor, visible: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """softmax over the visible keys in fp32 (0 where nothing is visible), with the row maximum
+    and the row sum of exp(score - maximum) that normalised it."""
     scores = scores.to(torch.promote_types(scores.dtype, torch.float32)).masked_fill(~visible, float("-inf"))
     row_max = scores.amax(dim=-1, keepdim=True)
     row_max = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max))
     weights = torch.exp(scores - row_max)
     total = weights.sum(dim=-1, keepdim=True)
-    weights = weights / total.clamp_min(torch.finfo(weights.dtype).tiny)
-    log_normaliser = torch.where(total > 0, row_max + torch.log(total), torch.full_like(total, float("inf")))
-    return weights, log_normaliser
+    return weights / total.clamp_min(torch.finfo(weights.dtype).tiny), row_max, total
 
 
 CHUNKS_PER_BLOCK = 16  # query chunks processed together; temporaries are O(block), not O(N)
@@ -117,8 +115,9 @@ class _BandAttentionFunction(torch.autograd.Function):
         log_normalisers, keep_masks = [], []
         for block in layout.blocks():
             scores = q_chunks[:, :, block] @ k_windows[:, :, block].transpose(-1, -2) * scale
-            weights, log_normaliser = _visible_softmax(scores, layout.visible[:, :, block])
-            log_normalisers.append(log_normaliser)
+            weights, row_max, total = _visible_softmax(scores, layout.visible[:, :, block])
+            # log(sum exp): +inf where no key is visible, so that exp(score - it) is 0 there too
+            log_normalisers.append(torch.where(total > 0, row_max + torch.log(total), torch.full_like(total, float("inf"))))
             if dropout_p > 0.0:
                 keep = torch.empty_like(weights, dtype=torch.bool).bernoulli_(1.0 - dropout_p)
                 keep_masks.append(keep)

@@ -148,18 +148,18 @@ def fmm_attention_step(
     """
     if not config.causal:
         raise ValueError("incremental decoding needs a causal FMM layer")
-    out = torch.zeros_like(v)
+    out = None
     new_state = dict(state)
     if config.has_near:
         near, new_state["prev_key"], new_state["prev_value"], new_state["prev_key_padding_mask"] = band_attention_step(
             q, k, v, state["prev_key"], state["prev_value"], state["prev_key_padding_mask"],
             config.bandwidth, key_padding_mask,
         )
-        out = out + near_weight * near
+        out = near_weight * near
     if config.has_far:
         far, new_state["far_state"], new_state["far_normaliser"] = mean_linear_attention_step(
             q, k, v, state["far_state"], state["far_normaliser"], resolve_feature_maps(config.feature_maps),
             key_padding_mask, config.normalize_features, config.eps,
         )
-        out = out + far_weight * far
+        out = far_weight * far if out is None else torch.addcmul(out, far_weight, far)
     return out, new_state
