@@ -159,6 +159,23 @@ def test_band_dropout_gradcheck_and_scaling(causal, monkeypatch):
     torch.testing.assert_close(weights[kept], exact[kept] / 0.7)
 
 
+@pytest.mark.parametrize("chunks_per_block", [1, 16])
+def test_causal_far_field_fp32_gradients_with_left_padding_match_float64(chunks_per_block, monkeypatch):
+    """Left-padded queries see no key: their gradients are huge (1/eps) and must not swamp the others."""
+    monkeypatch.setattr(lowrank, "CHUNKS_PER_BLOCK", chunks_per_block)
+    q, k, v = qkv(37, batch=2, heads=2, head_dim=8)
+    padding = ragged_padding(2, 37)
+    maps = resolve_feature_maps(["elu"])
+    grad = torch.randn(2, 2, 37, 8, dtype=torch.float64)
+    grads = {}
+    for dtype in (torch.float64, torch.float32):
+        leaves = [t.detach().to(dtype).requires_grad_() for t in (q, k, v)]
+        mean_linear_attention(*leaves, maps, True, padding, 16).backward(grad.to(dtype))
+        grads[dtype] = [t.grad.double() for t in leaves]
+    for single, full in zip(grads[torch.float32], grads[torch.float64]):
+        torch.testing.assert_close(single, full, rtol=1e-4, atol=1e-5)
+
+
 def test_causal_far_field_gradients_of_half_inputs_match_float64():
     q, k, v = qkv(70, batch=1, heads=2, head_dim=8)
     maps = resolve_feature_maps(["elu", "elu_flip"])

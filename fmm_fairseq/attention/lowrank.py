@@ -163,11 +163,14 @@ class _ChunkedCausalFarField:
                 grad_phi_q = grad_scores @ phi_k
                 grad_phi_q += grad_u @ prefix.transpose(-1, -2)
                 del prefix
-                # d loss / d (state entering chunk c) = sum over later chunks' grad_prefix + grad_state
+                # d loss / d (state of chunk c) = the later chunks' grad_prefix, summed, + grad_state; summed
+                # from the end (no total minus cumsum: queries with no visible key have huge gradients)
                 grad_prefix = phi_q.transpose(-1, -2) @ grad_u
-                block_total = grad_prefix.sum(dim=2, keepdim=True)
-                grad_chunk_states = torch.cumsum(grad_prefix, dim=2).neg_().add_(block_total + grad_state)
-                grad_state = grad_state + block_total
+                suffix_sums = torch.cumsum(grad_prefix.flip(2), dim=2).flip(2)  # inclusive
+                grad_chunk_states = torch.empty_like(grad_prefix)
+                grad_chunk_states[:, :, -1:] = grad_state
+                grad_chunk_states[:, :, :-1] = suffix_sums[:, :, 1:] + grad_state
+                grad_state = grad_state + suffix_sums[:, :, :1]
                 del grad_prefix
                 grad_phi_k = grad_scores.transpose(-1, -2) @ phi_q
                 grad_phi_k += values[:, :, :, None] @ grad_chunk_states.transpose(-1, -2)
