@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Perplexity study on the Linux-documentation corpus: softmax vs linear vs band vs FMMformer.
 
-    python scripts/run_study.py                 # the whole study (~3 h on 2 cores), resumable
+    python scripts/run_study.py                 # the whole study (about 2 h on 2 quiet cores), resumable
     python scripts/run_study.py --report-only   # rewrite docs/results.md from finished runs
 
 Every run trains the same model size (2 layers, 128 dims, 4 heads, FFN 512) with the same seed,
@@ -322,7 +322,7 @@ def main(argv=None) -> int:
     parser.add_argument("--save-root", type=Path, default=ROOT / "checkpoints" / "study")
     parser.add_argument("--out-root", type=Path, default=ROOT / "runs" / "study", help="logs and result.json per run")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "results.md")
-    parser.add_argument("--max-update", type=int, default=1500, help="updates of each equal-update run")
+    parser.add_argument("--max-update", type=int, default=2500, help="updates of each equal-update run")
     parser.add_argument("--wall-clock-hours", type=float, default=0.5, help="training time of each 2,048-token run")
     parser.add_argument("--validate-every", type=int, default=100, help="updates between validations/checkpoints")
     parser.add_argument("--tokens-per-update", type=int, default=4096, help="batch size in tokens, every run")
