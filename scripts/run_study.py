@@ -197,7 +197,7 @@ def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, bu
         "batch_size": budget.batch_size(run),
         "threads": threads,
         "updates": int(state.get("optimizer_history", [{}])[-1].get("num_updates", 0)),
-        "training_hours": round(float(extra.get("previous_training_time", 0.0)) / 3600, 3),
+        "training_hours": round(float(extra.get("previous_training_time", 0.0)) / 3600, 4),
         "best_valid_ppl_during_training": min((p["valid_ppl"] for p in valid_curve(train_log)), default=None),
         "curve": valid_curve(train_log),
         "words_per_second": last_train_stats(train_log).get("wps"),
