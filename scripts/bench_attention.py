@@ -18,13 +18,11 @@ A worker that runs past --time-budget seconds or --memory-budget GiB of resident
 after that, or a failure, the method's larger N are skipped. Writes results.json, results.md and plot.png to --out-dir.
 """
 import argparse
-import datetime
 import importlib.metadata
 import importlib.util
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -35,6 +33,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import machine_info as common_machine_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BANDWIDTH = 20
@@ -388,20 +389,8 @@ def format_number(value: float) -> str:
 
 
 def machine_info(threads: int) -> dict:
-    cpu_model = platform.processor() or "unknown"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    info = {
-        "cpu_model": cpu_model,
-        "cores": os.cpu_count(),
-        "threads": threads,
-        "torch": importlib.metadata.version("torch"),
-        "python": platform.python_version(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+    """bench_common's machine record, plus the fast-transformers version when it is installed."""
+    info = common_machine_info(threads)
     if fast_transformers_installed():
         info["fast_transformers"] = importlib.metadata.version("pytorch-fast-transformers")
     return info
@@ -447,7 +436,7 @@ def markdown_report(args, machine, rows) -> str:
     lines = [
         "# Attention scaling on CPU",
         "",
-        f"{machine['cpu_model']}, {machine['cores']} cores, torch threads: {machine['threads']}, torch "
+        f"{machine['cpu']}, {machine['cores_usable']} cores, torch threads: {machine['threads']}, torch "
         f"{machine['torch']}, {machine['date']}. Batch 1, {args.heads} heads x {args.head_dim}, fp32, causal; "
         f"median of {args.repeats} after a warm-up; budgets {args.time_budget:g} s and {args.memory_budget:g} GiB "
         f"per (method, N).",

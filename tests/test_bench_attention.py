@@ -42,7 +42,7 @@ def test_quick_run_measures_every_method_and_writes_reports(tmp_path):
         if row["status"] == "ok":
             assert row["forward_ms"] > 0 and row["forward_backward_ms"] > 0, row
             assert row["peak_memory_mib"] is not None, row
-    assert {"cpu_model", "cores", "threads", "torch", "date"} <= set(report["machine"])
+    assert {"cpu", "cores_usable", "threads", "torch", "date"} <= set(report["machine"])
     markdown = (tmp_path / "results.md").read_text()
     assert "## forward+backward (ms)" in markdown and "## peak memory" in markdown
     for method in bench.METHODS:
@@ -106,7 +106,7 @@ def test_markdown_report_tables_ratios_and_growth():
             for (m, n), t in measured.items()]
     rows += [dict(method=m, length=n, status=s, forward_ms=None, forward_backward_ms=None, peak_memory_mib=None)
              for (m, n), s in other.items()]
-    machine = dict(cpu_model="test cpu", cores=2, threads=2, torch="2.13.0", date="today")
+    machine = dict(cpu="test cpu", cores_usable=2, threads=2, torch="2.13.0", date="today")
     markdown = bench.markdown_report(args, machine, rows)
     assert "| 8192 | over time | skipped | 88.0 |" in markdown
     assert "| 2048 | 30.0 | failed | 20.0 |" in markdown
