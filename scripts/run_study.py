@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Perplexity study on the Linux-documentation corpus: softmax vs linear vs band vs FMMformer.
 
-    python scripts/run_study.py                 # the whole study (about 2 h on 2 quiet cores), resumable
+    python scripts/run_study.py                 # the whole study (about 3 h on 2 quiet cores), resumable
     python scripts/run_study.py --report-only   # rewrite docs/results.md from finished runs
 
 Every run trains the same model size (2 layers, 128 dims, 4 heads, FFN 512) with the same seed,
@@ -10,8 +10,11 @@ batch (4,096 tokens per update) and schedule through ``fairseq-train``, then is 
 
 * equal updates, 512 tokens per sample: transformer_lm (softmax), linear-only (elu), band-only
   (w=20), FMM 1 map (elu) + band 20, FMM 2 maps (elu, elu_flip) + band 20;
-* equal wall-clock, 2,048 tokens per sample: softmax against FMM 2 maps, trained side by side with
-  one thread each and stopped by fairseq's ``--stop-time-hours``.
+* the blend, same setting as FMM 2 maps: near weight starting at 1 instead of the paper's 0 (so
+  training starts from band + far rather than from linear attention alone), with the far weight
+  fixed at 1 or learned; and φ(q), φ(k) left unnormalised (the paper's LM rescales them to sum 1);
+* equal wall-clock, 2,048 tokens per sample: softmax against FMM 2 maps (near weight starting at 0
+  and at 1), trained side by side with one thread each and stopped by fairseq's ``--stop-time-hours``.
 
 Runs of one stage train at the same time, the threads split between them. Interrupted? Run it
 again: fairseq resumes each run from its checkpoint_last.pt and finished runs (those with a
@@ -58,19 +61,29 @@ class Run:
     long_context: bool = False  # long samples, stopped by --stop-time-hours instead of --max-update
 
 
+FMM2 = FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"]  # near weight from 0, as the paper
+NEAR_FROM_1 = ["--fmm-near-init", "1"]
+
 RUNS = [
     Run("softmax", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=1),
     Run("linear", "linear only (elu)", FMM + ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"], stage=1),
     Run("band", "band only (w=20)", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "none"], stage=2),
     Run("fmm1", "FMM: band 20 + elu", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu"], stage=2),
+    Run("fmm2", "FMM: band 20 + elu, elu_flip", FMM2, stage=3),
+    # The blend and the feature normalisation, investigated beside fmm2.
+    Run("fmm2_near1", "FMM 2 maps, near weight starts at 1", FMM2 + NEAR_FROM_1, stage=3),
     Run(
-        "fmm2", "FMM: band 20 + elu, elu_flip",
-        FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"], stage=3,
+        "fmm2_near1_far_learned", "FMM 2 maps, near starts at 1, far weight learned",
+        FMM2 + NEAR_FROM_1 + ["--fmm-learn-far-weight"], stage=3,
+    ),
+    Run(
+        "fmm2_unnormalized", "FMM 2 maps, features not rescaled to sum 1",
+        FMM2 + ["--fmm-feature-norm", "none"], stage=3,
     ),
     Run("softmax_long", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=4, long_context=True),
+    Run("fmm2_long", "FMM: band 20 + elu, elu_flip", FMM2, stage=4, long_context=True),
     Run(
-        "fmm2_long", "FMM: band 20 + elu, elu_flip",
-        FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"], stage=4, long_context=True,
+        "fmm2_near1_long", "FMM 2 maps, near weight starts at 1", FMM2 + NEAR_FROM_1, stage=4, long_context=True,
     ),
 ]
 RUN_NAMES = [run.name for run in RUNS]
@@ -227,12 +240,14 @@ def plot_curves(results: Dict[str, dict], path: Path, budget: Budget) -> None:
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, long_context in zip(axes, (False, True)):
-        for result in results.values():
-            if result["long_context"] != long_context or not result["curve"]:
-                continue
+        shown = [r for r in results.values() if r["long_context"] == long_context and r["curve"]]
+        for result in shown:
             ax.plot([p["updates"] for p in result["curve"]], [p["valid_ppl"] for p in result["curve"]],
                     marker=".", label=result["label"])
         ax.set_yscale("log")
+        if shown:  # the first hundreds of updates are off the top: the end of training is what differs
+            lowest = min(p["valid_ppl"] for r in shown for p in r["curve"])
+            ax.set_ylim(lowest * 0.95, lowest * 4)
         ax.set_xlabel("updates")
         ax.set_ylabel("valid perplexity")
         ax.set_title(
@@ -242,7 +257,7 @@ def plot_curves(results: Dict[str, dict], path: Path, budget: Budget) -> None:
         )
         ax.grid(True, which="both", alpha=0.3)
         if ax.lines:
-            ax.legend()
+            ax.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -291,8 +306,8 @@ def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Bud
         f"    {command}",
         "",
         f"Budget: {budget.max_update:,} updates of {budget.tokens_per_update:,} tokens for the equal-update runs; "
-        f"{budget.wall_clock_hours} h of training each (fairseq `--stop-time-hours`, both at once, "
-        f"{max(1, budget.threads // 2)} thread(s) each) for the {budget.long_tokens_per_sample:,}-token runs. "
+        f"{budget.wall_clock_hours} h of training each (fairseq `--stop-time-hours`, all {len(long_context)} at once, "
+        f"{max(1, budget.threads // len(long_context))} thread(s) each) for the {budget.long_tokens_per_sample:,}-token runs. "
         f"Model for every run: `{' '.join(budget.model_size)}` (dropout 0.1); schedule `{' '.join(SCHEDULE)}`.",
         "Perplexities are from `fairseq-eval-lm` on `checkpoint_best.pt`; *window* rows use "
         "`--context-window` of 3/4 of the sample (every scored token sees that many tokens before it).",
