@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Perplexity study on the Linux-documentation corpus: softmax vs linear vs band vs FMMformer.
 
-    python scripts/run_study.py                 # the whole study (about 3 h on 2 quiet cores), resumable
+    python scripts/run_study.py                 # the whole study (about 3¼ h on 2 quiet cores), resumable
     python scripts/run_study.py --report-only   # rewrite docs/results.md from finished runs
 
 Every run trains the same model size (2 layers, 128 dims, 4 heads, FFN 512) with the same seed,
@@ -14,7 +14,7 @@ batch (4,096 tokens per update) and schedule through ``fairseq-train``, then is 
   training starts from band + far rather than from linear attention alone), with the far weight
   fixed at 1 or learned; and φ(q), φ(k) left unnormalised (the paper's LM rescales them to sum 1);
 * equal wall-clock, 2,048 tokens per sample: softmax against FMM 2 maps (near weight starting at 0
-  and at 1), trained side by side with one thread each and stopped by fairseq's ``--stop-time-hours``.
+  and at 1), all three at once, one thread each, stopped by fairseq's ``--stop-time-hours``.
 
 Runs of one stage train at the same time, the threads split between them. Interrupted? Run it
 again: fairseq resumes each run from its checkpoint_last.pt and finished runs (those with a
