@@ -158,22 +158,12 @@ class RunOutcome:
     parameters: Optional[int] = None
 
 
-def vm_high_water_kib(pid: int) -> Optional[int]:
+def proc_status_kib(pid: int, field: str) -> Optional[int]:
+    """A memory field of /proc/<pid>/status (VmHWM: peak resident, VmRSS: resident now) in KiB."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def vm_rss_kib(pid: int) -> Optional[int]:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -209,11 +199,11 @@ def run_training(command: List[str], threads: int, time_budget: float, memory_li
             process.returncode = os.waitstatus_to_exitcode(wait_status)
             peak_kib = max(peak_kib, usage.ru_maxrss)
             break
-        peak_kib = max(peak_kib, vm_high_water_kib(process.pid) or 0)
+        peak_kib = max(peak_kib, proc_status_kib(process.pid, "VmHWM") or 0)
         if killed_because is None:
             if time.monotonic() - start > time_budget:
                 killed_because = "over time budget"
-            elif (vm_rss_kib(process.pid) or 0) / 1024 > memory_limit_mib:
+            elif (proc_status_kib(process.pid, "VmRSS") or 0) / 1024 > memory_limit_mib:
                 killed_because = "over memory limit"
             if killed_because:
                 process.kill()
