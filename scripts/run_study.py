@@ -290,7 +290,7 @@ def results_table(results: Dict[str, dict], names: List[str], baseline: Optional
 NOTES_MARKER = "<!-- notes: everything below this line is kept when the report is rewritten -->"
 
 
-def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Budget) -> None:
+def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Budget, data: Path) -> None:
     """Rewrites the measured part of ``docs``; hand-written notes below NOTES_MARKER are kept."""
     docs.parent.mkdir(parents=True, exist_ok=True)
     notes = docs.read_text().split(NOTES_MARKER, 1)[1] if docs.exists() and NOTES_MARKER in docs.read_text() else "\n"
@@ -326,7 +326,17 @@ def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Bud
     if results:
         lines += ["## Exact training commands", ""]
         lines += [f"- `{name}`: `{results[name]['command']}`" for name in RUN_NAMES if name in results]
-        lines.append("")
+        example = next(run for run in RUNS if run.name in results)
+        save_dir = Path(results[example.name]["checkpoint_last"]).parent
+        evaluation = eval_command(example, data, save_dir / "checkpoint_best.pt", "SUBSET", 0, budget)
+        lines += [
+            "",
+            f"Each run is scored four times, e.g. `{example.name}` (SUBSET is valid or test; the *window* columns add "
+            f"`--context-window {budget.sample_length(example) * 3 // 4}`):",
+            "",
+            f"    {shlex.join(evaluation).replace(str(ROOT) + '/', '')}",
+            "",
+        ]
     docs.write_text("\n".join(lines) + "\n" + NOTES_MARKER + notes)
 
 
@@ -387,7 +397,7 @@ def main(argv=None) -> int:
                     for run in todo
                 ]
                 errors = [future.exception() for future in futures if future.exception()]
-            write_report(load_results(args.out_root), args.docs, command, budget)
+            write_report(load_results(args.out_root), args.docs, command, budget, args.data)
             if errors:
                 for error in errors:
                     print(f"error: {error}", file=sys.stderr)
@@ -395,7 +405,7 @@ def main(argv=None) -> int:
         for name in selected:
             if name in done:
                 print(f"[{name}] already finished: {args.out_root / name / 'result.json'}")
-    write_report(load_results(args.out_root), args.docs, command, budget)
+    write_report(load_results(args.out_root), args.docs, command, budget, args.data)
     print(f"report: {args.docs}")
     return 0
 

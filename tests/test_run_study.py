@@ -57,6 +57,9 @@ def test_finished_runs_write_scores_curve_and_report(finished):
     report = (work / "results.md").read_text()
     assert "| FMM: band 20 + elu, elu_flip | 128 | 4 |" in report
     assert "| linear | not run yet |" in report
+    evaluation = next(line for line in report.splitlines() if "fairseq-eval-lm " in line and "--path" in line)
+    assert f"--path {work / 'checkpoints' / 'fmm2' / 'checkpoint_best.pt'}" in evaluation, evaluation
+    assert "--user-dir fmm_fairseq --" in evaluation and "--gen-subset SUBSET" in evaluation
     assert (work / "results_curves.png").stat().st_size > 10_000
 
 
