@@ -12,6 +12,10 @@ setup(
     packages=find_packages(include=["fmm_fairseq", "fmm_fairseq.*"]),
     install_requires=[
         "torch>=1.13",
+        # fairseq's Cython extensions (data_utils_fast, token_block_utils_fast) built against numpy 1.x
+        # (as scripts/setup.sh builds them, or a wheel from pip's cache) fail to import under numpy 2:
+        # fairseq-train stops with "numpy.core.multiarray failed to import".
+        "numpy<2",
         # fairseq 0.12.2 (PyPI's last release) does not import on Python >= 3.11; fairseq-fixed is
         # a later upstream snapshot with the fix, under the same `fairseq` import name.
         "fairseq==0.12.2; python_version < '3.11'",

@@ -32,7 +32,8 @@ class FMMMultiheadAttention(nn.Module):
 
     ``blend`` chooses one learned near weight per channel or per head; it starts at ``near_init``
     (default: 0 with a far field, as in the seed's LM, 1 without one). ``far_weight`` starts at
-    ``far_init`` and is learned only with ``learn_far_weight``.
+    ``far_init`` and is learned only with ``learn_far_weight``. A field that is off (bandwidth 0,
+    no feature maps) has no weight: ``near_weight`` / ``far_weight`` is None.
     """
 
     def __init__(
@@ -65,11 +66,15 @@ class FMMMultiheadAttention(nn.Module):
         self.v_proj = quant_noise(nn.Linear(embed_dim, embed_dim, bias=bias), q_noise, qn_block_size)
         self.out_proj = quant_noise(nn.Linear(embed_dim, embed_dim, bias=bias), q_noise, qn_block_size)
 
+        # Weights only for the fields this layer computes: a parameter no output uses would stop
+        # torch DDP (find_unused_parameters=False, fairseq's default) on the second update.
         weight_shape = (num_heads, 1, self.head_dim if blend == "channel" else 1)
         if near_init is None:
             near_init = 0.0 if fmm.has_far else 1.0
-        self.near_weight = nn.Parameter(torch.full(weight_shape, float(near_init)))
-        self.far_weight = nn.Parameter(torch.full(weight_shape, float(far_init)), requires_grad=learn_far_weight)
+        self.near_weight = nn.Parameter(torch.full(weight_shape, float(near_init))) if fmm.has_near else None
+        self.far_weight = (
+            nn.Parameter(torch.full(weight_shape, float(far_init)), requires_grad=learn_far_weight) if fmm.has_far else None
+        )
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -117,6 +122,14 @@ class FMMMultiheadAttention(nn.Module):
             out = self._decode(q, k, v, key_padding_mask, incremental_state)
         out = out.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         return self.out_proj(out), None
+
+    def upgrade_state_dict_named(self, state_dict, name):
+        """Checkpoints written before layers owned weights only for the fields they compute also hold a
+        near (far) weight for a layer whose near (far) field is off; no output depended on it."""
+        prefix = name + "." if name else ""
+        for weight, field_on in (("near_weight", self.fmm.has_near), ("far_weight", self.fmm.has_far)):
+            if not field_on:
+                state_dict.pop(prefix + weight, None)
 
     def _split_heads(self, x: Tensor) -> Tensor:
         """(time, batch, channel) -> (batch, heads, time, head_dim)."""
