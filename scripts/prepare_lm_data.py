@@ -26,17 +26,25 @@ Examples:
 """
 
 import argparse
-import glob
 import gzip
 import hashlib
 import io
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from fmm_fairseq.corpora.preparation import (
+    PrepareError,
+    apt_lists_present,
+    fairseq_preprocess,
+    human,
+    publish_staging,
+    run_quiet,
+    write_tokenised,
+)
 
 SPLITS = ("train", "valid", "test")
 RAW_NAME_PATTERNS = ("{}.txt", "wiki.{}.tokens", "wiki.{}.raw", "{}.raw")
@@ -77,21 +85,9 @@ INLINE_RULES = (
 )
 
 
-class PrepareError(Exception):
-    """A problem with the inputs or the environment, reported to the user without a traceback."""
-
-
 def log(message):
     """Print one progress line."""
     print(f"[prepare_lm_data] {message}", flush=True)
-
-
-def human(n):
-    """Format a count compactly, e.g. 4123456 -> '4.1M'."""
-    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
-        if n >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n)
 
 
 # --- cleaning and splitting -------------------------------------------------------------------
@@ -191,17 +187,6 @@ def assign_split(relative_path):
 # --- the Debian linux-doc corpus --------------------------------------------------------------
 
 
-def run_quiet(cmd, cwd=None):
-    """Run a command, returning (exit status, combined output); a missing program gives 127."""
-    try:
-        result = subprocess.run(
-            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-    except FileNotFoundError:
-        return 127, f"{cmd[0]}: command not found"
-    return result.returncode, result.stdout.strip()
-
-
 def fail_package(package, what):
     """Raise the error explaining that the Debian package could not be had, and what to do."""
     raise PrepareError(
@@ -210,11 +195,6 @@ def fail_package(package, what):
         f"(pick another package with --debian-package NAME, e.g. one listed by "
         f"'apt-cache search linux-doc'). {RAW_DIR_HELP}"
     )
-
-
-def apt_lists_present():
-    """Whether apt has package lists at all (if not, 'apt-get update' has never run)."""
-    return bool(glob.glob("/var/lib/apt/lists/*_Packages*"))
 
 
 def resolve_package(package):
@@ -358,54 +338,13 @@ def train_sentencepiece(train_file, model_file, vocab_size):
     return spm.SentencePieceProcessor(model_file=str(model_file))
 
 
-def write_tokenised(source, target, sp=None):
-    """Copy source to target without empty lines, tokenised with sp if given.
-
-    Returns (lines, tokens) written. Pieces sentencepiece cannot represent become '<unk>',
-    which fairseq maps to its own unknown symbol.
-    """
-    lines = tokens = 0
-    with open(source, encoding="utf-8", errors="replace") as fin, \
-            open(target, "w", encoding="utf-8") as fout:
-        for line in fin:
-            line = line.strip()
-            if not line:
-                continue
-            pieces = [sp.id_to_piece(i) for i in sp.encode(line)] if sp else line.split()
-            fout.write(" ".join(pieces) + "\n")
-            lines += 1
-            tokens += len(pieces)
-    return lines, tokens
-
-
-def fairseq_preprocess_command():
-    """The fairseq-preprocess next to the running interpreter (a venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "fairseq-preprocess"
-    if beside.is_file():
-        return str(beside)
-    on_path = shutil.which("fairseq-preprocess")
-    if on_path is None:
-        raise PrepareError(
-            "fairseq-preprocess not found next to the running Python or on PATH; install fairseq"
-        )
-    return on_path
-
-
 def binarise(text_dir, destdir, workers):
     """Run fairseq-preprocess --only-source on text_dir/{train,valid,test}.txt into destdir."""
-    cmd = [
-        fairseq_preprocess_command(), "--only-source",
-        "--trainpref", str(text_dir / "train.txt"),
-        "--validpref", str(text_dir / "valid.txt"),
-        "--testpref", str(text_dir / "test.txt"),
-        "--destdir", str(destdir), "--workers", str(workers),
-    ]
-    log(f"binarising with {cmd[0]}")
-    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if result.returncode != 0:
-        raise PrepareError(f"fairseq-preprocess failed:\n{result.stdout[-3000:]}")
-    for split, summary in re.findall(r"/(\w+)\.txt: (\d+ sents, .*)$", result.stdout, re.M):
-        log(f"fairseq-preprocess {split}: {summary}")  # includes the share of <unk>
+    fairseq_preprocess(
+        ["--only-source", "--trainpref", text_dir / "train.txt", "--validpref", text_dir / "valid.txt",
+         "--testpref", text_dir / "test.txt", "--destdir", destdir, "--workers", workers],
+        log,
+    )
 
 
 def dataset_complete(destdir):
@@ -439,16 +378,6 @@ def prepare(raw_files, destdir, tokenizer, vocab_size, workers):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return stats
-
-
-def publish_staging(staging, destdir):
-    """Move every entry of the finished staging directory into destdir, replacing older ones."""
-    destdir.mkdir(exist_ok=True)
-    for path in staging.iterdir():
-        target = destdir / path.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(path, target)
 
 
 def parse_args(argv=None):

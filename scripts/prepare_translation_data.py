@@ -54,11 +54,15 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import prepare_lm_data as lm  # noqa: E402  (shared helpers: errors, apt, fairseq-preprocess)
-
-PrepareError = lm.PrepareError  # one error type, also raised by the shared helpers
-human = lm.human
+from fmm_fairseq.corpora.preparation import (
+    PrepareError,
+    apt_lists_present,
+    fairseq_preprocess,
+    human,
+    publish_staging,
+    run_quiet,
+    write_tokenised,
+)
 
 SPLITS = ("train", "valid", "test")
 VALID_PERCENT = 3
@@ -356,14 +360,14 @@ def install_packages(packages, langs):
         fail_bible("they are not installed and apt-get is not available", langs)
     if os.geteuid() != 0:
         fail_bible("they are not installed and installing them needs root", langs)
-    if not lm.apt_lists_present():
+    if not apt_lists_present():
         log("apt has no package lists yet; running apt-get update")
-        status, output = lm.run_quiet(["apt-get", "update"])
+        status, output = run_quiet(["apt-get", "update"])
         if status != 0:
             fail_bible(f"'apt-get update' failed: {output[-500:]}", langs)
     log(f"installing {' '.join(packages)} with apt-get")
     os.environ.setdefault("DEBIAN_FRONTEND", "noninteractive")
-    status, output = lm.run_quiet(
+    status, output = run_quiet(
         ["apt-get", "install", "-y", "--no-install-recommends", *packages]
     )
     if status != 0:
@@ -540,20 +544,11 @@ def train_sentencepiece(sentences, model_file, vocab_size):
 
 def binarise(text_dir, destdir, src, tgt, workers):
     """Run fairseq-preprocess --joined-dictionary on text_dir/{split}.{src,tgt} into destdir."""
-    cmd = [
-        lm.fairseq_preprocess_command(),
-        "--source-lang", src, "--target-lang", tgt, "--joined-dictionary",
-        "--trainpref", str(text_dir / "train"),
-        "--validpref", str(text_dir / "valid"),
-        "--testpref", str(text_dir / "test"),
-        "--destdir", str(destdir), "--workers", str(workers),
-    ]
-    log(f"binarising with {cmd[0]}")
-    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if result.returncode != 0:
-        raise PrepareError(f"fairseq-preprocess failed:\n{result.stdout[-3000:]}")
-    for name, summary in re.findall(r"/(\w+\.\w+): (\d+ sents, .*)$", result.stdout, re.M):
-        log(f"fairseq-preprocess {name}: {summary}")  # includes the share of <unk>
+    fairseq_preprocess(
+        ["--source-lang", src, "--target-lang", tgt, "--joined-dictionary", "--trainpref", text_dir / "train",
+         "--validpref", text_dir / "valid", "--testpref", text_dir / "test", "--destdir", destdir, "--workers", workers],
+        log,
+    )
 
 
 def expected_files(src, tgt):
@@ -602,7 +597,7 @@ def prepare(splits, destdir, src, tgt, vocab_size, workers):
         for split in SPLITS:
             counts = [len(splits[split])]
             for lang in (src, tgt):
-                lines, tokens = lm.write_tokenised(
+                lines, tokens = write_tokenised(
                     raw_dir / f"{split}.{lang}", text_dir / f"{split}.{lang}", sp
                 )
                 assert lines == len(splits[split]), "raw text lost its alignment"
@@ -612,7 +607,7 @@ def prepare(splits, destdir, src, tgt, vocab_size, workers):
                 f"{human(counts[2])} {tgt} tokens")
         binarise(text_dir, staging, src, tgt, workers)
         shutil.rmtree(text_dir)
-        lm.publish_staging(staging, destdir)
+        publish_staging(staging, destdir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return stats

@@ -1,2 +1,2 @@
 """fairseq models with FMM attention (importing registers them)."""
-from . import fmmformer, fmmformer_lm  # noqa: F401
+from . import fmm_roberta, fmmformer, fmmformer_lm  # noqa: F401

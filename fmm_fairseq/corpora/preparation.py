@@ -1,0 +1,88 @@
+"""What every corpus builder in ``scripts/`` shares: its error type, counts for progress lines,
+quiet subprocesses and apt, fairseq-preprocess, tokenised copies, and publishing a finished
+staging directory so that a failed run leaves the destination as it was."""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, List, Tuple
+
+
+class PrepareError(Exception):
+    """A problem with the inputs or the environment, reported to the user without a traceback."""
+
+
+def human(n: int) -> str:
+    """Format a count compactly, e.g. 4123456 -> '4.1M'."""
+    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def run_quiet(cmd, cwd=None) -> Tuple[int, str]:
+    """Run a command, returning (exit status, combined output); a missing program gives 127."""
+    try:
+        result = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except FileNotFoundError:
+        return 127, f"{cmd[0]}: command not found"
+    return result.returncode, result.stdout.strip()
+
+
+def apt_lists_present() -> bool:
+    """Whether apt has package lists at all (if not, 'apt-get update' has never run)."""
+    return bool(glob.glob("/var/lib/apt/lists/*_Packages*"))
+
+
+def fairseq_preprocess_command() -> str:
+    """The fairseq-preprocess next to the running interpreter (a venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "fairseq-preprocess"
+    if beside.is_file():
+        return str(beside)
+    on_path = shutil.which("fairseq-preprocess")
+    if on_path is None:
+        raise PrepareError("fairseq-preprocess not found next to the running Python or on PATH; install fairseq")
+    return on_path
+
+
+def fairseq_preprocess(arguments: List[str], log: Callable[[str], None]) -> None:
+    """Run fairseq-preprocess with ``arguments``; log its per-file summaries (with the <unk> share)."""
+    cmd = [fairseq_preprocess_command(), *map(str, arguments)]
+    log(f"binarising with {cmd[0]}")
+    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        raise PrepareError(f"fairseq-preprocess failed:\n{result.stdout[-3000:]}")
+    for name, summary in re.findall(r"/([\w.]+): (\d+ sents, .*)$", result.stdout, re.M):
+        log(f"fairseq-preprocess {name}: {summary}")
+
+
+def write_tokenised(source, target, sp=None) -> Tuple[int, int]:
+    """Copy source to target without empty lines, tokenised with sentencepiece ``sp`` if given.
+
+    Returns (lines, tokens) written. Pieces sentencepiece cannot represent become '<unk>',
+    which fairseq maps to its own unknown symbol.
+    """
+    lines = tokens = 0
+    with open(source, encoding="utf-8", errors="replace") as fin, open(target, "w", encoding="utf-8") as fout:
+        for line in fin:
+            line = line.strip()
+            if not line:
+                continue
+            pieces = [sp.id_to_piece(i) for i in sp.encode(line)] if sp else line.split()
+            fout.write(" ".join(pieces) + "\n")
+            lines += 1
+            tokens += len(pieces)
+    return lines, tokens
+
+
+def publish_staging(staging: Path, destdir: Path) -> None:
+    """Move every entry of the finished staging directory into destdir, replacing older ones."""
+    destdir.mkdir(exist_ok=True)
+    for path in staging.iterdir():
+        target = destdir / path.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(path, target)
