@@ -35,8 +35,9 @@ from typing import Dict, List, Optional
 
 import torch
 
+from fmm_fairseq.studies import BIN, StudyError, json_records, run_logged, write_keeping_notes
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 MODEL_SIZE = [
     "--decoder-layers", "2", "--decoder-embed-dim", "128", "--decoder-ffn-embed-dim", "512",
@@ -110,10 +111,6 @@ class Budget:
         return max(1, self.tokens_per_update // self.sample_length(run))
 
 
-class StudyError(RuntimeError):
-    pass
-
-
 def train_command(run: Run, data: Path, save_dir: Path, budget: Budget) -> List[str]:
     stop = (
         ["--stop-time-hours", str(budget.wall_clock_hours), "--max-update", "1000000"]
@@ -140,37 +137,15 @@ def eval_command(run: Run, data: Path, checkpoint: Path, subset: str, context_wi
     ]
 
 
-def run_logged(command: List[str], log: Path, threads: int) -> str:
-    """Runs ``command`` with ``threads`` CPU threads, appending its output to ``log``."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    with open(log, "a") as out:
-        out.write(f"\n$ {' '.join(command)}\n")
-        out.flush()
-        result = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
-        raise StudyError(f"{Path(command[0]).name} failed ({result.returncode}), log {log}:\n{tail}")
-    return log.read_text()
-
-
 def valid_curve(train_log: str) -> List[Dict[str, float]]:
     """(updates, valid perplexity) after every validation in a fairseq json-format log, resumes included."""
-    points = {}
-    for line in train_log.splitlines():
-        match = re.search(r"\| valid \| (\{.*\})", line)
-        if match:
-            stats = json.loads(match.group(1))
-            points[int(stats["valid_num_updates"])] = float(stats["valid_ppl"])
+    points = {int(stats["valid_num_updates"]): float(stats["valid_ppl"]) for stats in json_records(train_log, "valid")}
     return [{"updates": updates, "valid_ppl": ppl} for updates, ppl in sorted(points.items())]
 
 
 def last_train_stats(train_log: str) -> Dict[str, float]:
     """The last train_inner record: words per second and cumulative training wall time."""
-    stats = {}
-    for line in train_log.splitlines():
-        match = re.search(r"\| train_inner \| (\{.*\})", line)
-        if match:
-            stats = json.loads(match.group(1))
+    stats = (json_records(train_log, "train_inner") or [{}])[-1]
     return {key: float(stats[key]) for key in ("wps", "num_updates") if key in stats}
 
 
@@ -188,7 +163,7 @@ def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, bu
     save_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     print(f"[{run.name}] training ({threads} thread(s)), log {out_dir / 'train.log'}", flush=True)
-    train_log = run_logged(train_command(run, data, save_dir, budget), out_dir / "train.log", threads)
+    train_log = run_logged(train_command(run, data, save_dir, budget), out_dir / "train.log", threads, ROOT)
     checkpoint = save_dir / "checkpoint_best.pt"
     scores = {}
     window = budget.sample_length(run) * 3 // 4
@@ -196,7 +171,7 @@ def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, bu
         for context_window in (0, window):
             key = f"{subset}_ppl" + (f"_window{context_window}" if context_window else "")
             output = run_logged(
-                eval_command(run, data, checkpoint, subset, context_window, budget), out_dir / "eval.log", threads
+                eval_command(run, data, checkpoint, subset, context_window, budget), out_dir / "eval.log", threads, ROOT
             )
             scores[key] = perplexity(output)
     checkpoint_last = save_dir / "checkpoint_last.pt"
@@ -287,13 +262,9 @@ def results_table(results: Dict[str, dict], names: List[str], baseline: Optional
     return rows
 
 
-NOTES_MARKER = "<!-- notes: everything below this line is kept when the report is rewritten -->"
-
-
 def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Budget, data: Path) -> None:
     """Rewrites the measured part of ``docs``; hand-written notes below NOTES_MARKER are kept."""
     docs.parent.mkdir(parents=True, exist_ok=True)
-    notes = docs.read_text().split(NOTES_MARKER, 1)[1] if docs.exists() and NOTES_MARKER in docs.read_text() else "\n"
     plot = docs.with_name(docs.stem + "_curves.png")
     plot_curves(results, plot, budget)
     equal_updates = [run.name for run in RUNS if not run.long_context]
@@ -337,7 +308,7 @@ def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Bud
             f"    {shlex.join(evaluation).replace(str(ROOT) + '/', '')}",
             "",
         ]
-    docs.write_text("\n".join(lines) + "\n" + NOTES_MARKER + notes)
+    write_keeping_notes(docs, lines)
 
 
 def main(argv=None) -> int:

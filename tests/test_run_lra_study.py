@@ -1,0 +1,63 @@
+"""scripts/run_lra_study.py: the ListOps study's mechanics on the tiny committed LRA-format corpus."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import run_lra_study  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """Two stage-1 runs of 4 updates on tests/data/tiny_listops; then a rerun that must skip them."""
+    work = tmp_path_factory.mktemp("lra")
+    subprocess.run(
+        [sys.executable, "scripts/prepare_listops.py", "--raw-dir", "tests/data/tiny_listops", "--destdir", str(work / "data"), "--workers", "1"],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    command = [
+        sys.executable, "scripts/run_lra_study.py", "--data", str(work / "data"), "--save-root", str(work / "checkpoints"),
+        "--out-root", str(work / "runs"), "--docs", str(work / "lra.md"), "--max-update", "4", "--batch-size", "8",
+        "--warmup", "2", "--validate-every", "2", "--only", "softmax,fmm2",
+    ]
+    first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    return work, first.stdout, again
+
+
+def test_runs_write_accuracy_curve_and_timing(finished):
+    work, _, _ = finished
+    for name in ("softmax_seed1", "fmm2_seed1"):
+        result = json.loads((work / "runs" / name / "result.json").read_text())
+        assert result["updates"] == 4 and [p["updates"] for p in result["curve"]] == [2, 4]
+        assert 0 <= result["test_accuracy"] <= 100 and result["test_examples"] == 60
+        assert result["seconds_per_update"] > 0 and "--fmm-bandwidth" in result["command"]
+
+
+def test_report_has_the_table_baselines_and_commands(finished):
+    work, _, _ = finished
+    report = (work / "lra.md").read_text()
+    fmm2 = json.loads((work / "runs" / "fmm2_seed1" / "result.json").read_text())
+    assert f"| FMM: band 5 + elu, elu_flip | 1 | {fmm2['test_accuracy']:.2f} |" in report
+    assert "| majority class of the test split |" in report and "| Transformer (LRA paper), published" in report
+    assert "fairseq-validate " in report and "--required-batch-size-multiple 1" in report
+    assert (work / "lra_curves.png").stat().st_size > 1000
+
+
+def test_finished_runs_are_skipped_when_run_again(finished):
+    work, _, again = finished
+    assert again.returncode == 0 and "training" not in again.stdout
+
+
+def test_best_fmm_is_chosen_by_valid_accuracy_not_test():
+    results = {
+        "fmm1_seed1": {"variant": "fmm1", "best_valid_accuracy": 30.0, "test_accuracy": 40.0},
+        "fmm2_seed1": {"variant": "fmm2", "best_valid_accuracy": 35.0, "test_accuracy": 20.0},
+        "softmax_seed1": {"variant": "softmax", "best_valid_accuracy": 50.0, "test_accuracy": 50.0},
+    }
+    assert run_lra_study.best_fmm(results) == "fmm2"
