@@ -8,7 +8,8 @@ Padded keys (``key_padding_mask`` True) get no weight; a query with no visible k
 Queries are processed in chunks of ``chunk_size``; each chunk scores only the keys its band can
 reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists.
 Chunks run in blocks; the backward pass recomputes each block's scores from q, k and the saved
-log-normalisers, so training keeps O(N) numbers, not O(N * w).
+log-normalisers, so training keeps O(N) numbers, not O(N * w). A band that covers the whole
+sequence (w >= N) is plain softmax attention and runs as one SDPA call.
 Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, length).
 """
 from typing import Optional, Tuple
@@ -175,7 +176,26 @@ def band_attention(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     scale = q.shape[-1] ** -0.5 if scale is None else scale
+    if bandwidth >= q.shape[2]:
+        return covering_band_attention(q, k, v, causal, key_padding_mask, scale, dropout_p)
     return _BandAttentionFunction.apply(q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p)
+
+
+def covering_band_attention(q, k, v, causal: bool, key_padding_mask, scale: float, dropout_p: float) -> torch.Tensor:
+    """The band when it covers the whole sequence: plain softmax attention, by torch's SDPA kernel.
+
+    Every (earlier, when causal) non-padded key is visible; a query with no visible key yields 0
+    (it attends to all keys inside SDPA, so that no NaN reaches the gradients, and is zeroed after).
+    """
+    if key_padding_mask is None or not key_padding_mask.any():
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=causal, scale=scale)
+    length = q.shape[2]
+    visible = ~key_padding_mask.to(torch.bool)[:, None, None, :]  # b 1 1 n
+    if causal:
+        visible = visible & torch.ones(length, length, dtype=torch.bool, device=q.device).tril()
+    sees_a_key = visible.any(dim=-1, keepdim=True)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=visible | ~sees_a_key, dropout_p=dropout_p, scale=scale)
+    return out.masked_fill(~sees_a_key, 0.0)
 
 
 def band_attention_step(
