@@ -159,6 +159,22 @@ def test_band_dropout_gradcheck_and_scaling(causal, monkeypatch):
     torch.testing.assert_close(weights[kept], exact[kept] / 0.7)
 
 
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("bandwidth", [11, 50])
+def test_band_covering_the_sequence_is_one_softmax_with_exact_gradients(causal, bandwidth, monkeypatch):
+    """w >= N: plain softmax attention by SDPA (the chunked path is not reached), padding respected,
+    queries that see no key (left padding when causal, a fully padded row) give 0 and finite gradients."""
+    monkeypatch.setattr(band, "_BandAttentionFunction", None)
+    q, k, v = [t.requires_grad_() for t in qkv(11, batch=3, heads=2, head_dim=4)]
+    padding = torch.cat([ragged_padding(2, 11), torch.ones(1, 11, dtype=torch.bool)])
+    out = band_attention(q, k, v, bandwidth, causal, padding, 4)
+    torch.testing.assert_close(out, dense_band_attention(q, k, v, bandwidth, causal, padding), rtol=1e-10, atol=1e-12)
+    assert out[2].abs().max() == 0 and (not causal or out[0, :, : 11 // 4].abs().max() == 0)
+    assert torch.autograd.gradcheck(lambda q, k, v: band_attention(q, k, v, bandwidth, causal, padding, 4), (q, k, v))
+    without_padding = band_attention(q, k, v, bandwidth, causal, None, 4)
+    torch.testing.assert_close(without_padding, dense_band_attention(q, k, v, bandwidth, causal), rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("chunks_per_block", [1, 16])
 def test_causal_far_field_fp32_gradients_with_left_padding_match_float64(chunks_per_block, monkeypatch):
     """Left-padded queries see no key: their gradients are huge (1/eps) and must not swamp the others."""
