@@ -135,8 +135,8 @@ def train_and_test(variant: Variant, seed: int, data: Path, save_root: Path, out
     result = {
         "name": name, "variant": variant.name, "label": variant.label, "seed": seed,
         "updates": max(curve, default=0),
-        "test_accuracy": float(tested[-1]["test_accuracy"] if "test_accuracy" in tested[-1] else tested[-1]["accuracy"]),
-        "test_examples": int(float(tested[-1].get("test_bsz", tested[-1].get("bsz", 0)))),
+        "test_accuracy": float(tested[-1]["test_accuracy"]),
+        "test_examples": int(float(tested[-1]["test_bsz"])),  # every example of the split, in one record
         "best_valid_accuracy": max(curve.values(), default=None),
         "curve": [{"updates": u, "valid_accuracy": a} for u, a in sorted(curve.items())],
         "train_loss_curve": [{"updates": int(r["num_updates"]), "loss": float(r["loss"])} for r in train],
