@@ -2,9 +2,11 @@
 
     python scripts/compare_translation.py --max-update 600
 
-Builds the corpus if needed (prepare_translation_data.py), then trains both models at the same
-time, each on half the CPU threads, so that both see the same machine load; the flags are
-identical except ``--arch`` (the sizes of ``fmmformer_tiny`` are given explicitly to both).
+Builds the corpus if needed (prepare_translation_data.py), then trains the three models at the
+same time, the CPU threads split between them, so that all see the same machine load: fmmformer
+with the near weight starting at 0 (the paper's init) and at 1 on both sides, and fairseq's
+transformer. The flags are identical except ``--arch`` and the init (the sizes of
+``fmmformer_tiny`` are given explicitly to all).
 Evaluates the best checkpoint of each with beam 5 (evaluate_translation.py: sacrebleu on raw
 references) and writes a markdown table and JSON to ``--out``. Reruns resume from
 ``checkpoint_last.pt``; logs are in ``--out/<model>/train.log``.
@@ -24,12 +26,16 @@ SIZES = [
     "--encoder-ffn-embed-dim", "1024", "--decoder-ffn-embed-dim", "1024", "--encoder-attention-heads", "4",
     "--decoder-attention-heads", "4", "--share-all-embeddings",
 ]
-ARCHS = {"fmmformer": "fmmformer", "transformer": "transformer"}
+MODELS = {  # name -> --arch and its model flags
+    "fmmformer_near0": ["--arch", "fmmformer", "--encoder-fmm-near-init", "0", "--decoder-fmm-near-init", "0"],
+    "fmmformer_near1": ["--arch", "fmmformer", "--encoder-fmm-near-init", "1", "--decoder-fmm-near-init", "1"],
+    "transformer": ["--arch", "transformer"],
+}
 
 
-def train_command(data: Path, arch: str, save_dir: Path, max_update: int, max_tokens: int):
+def train_command(data: Path, model: list, save_dir: Path, max_update: int, max_tokens: int):
     return [
-        str(BIN / "fairseq-train"), str(data), "--arch", arch, "--user-dir", "fmm_fairseq", "--task", "translation",
+        str(BIN / "fairseq-train"), str(data), *model, "--user-dir", "fmm_fairseq", "--task", "translation",
         *SIZES, "--dropout", "0.1", "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--lr", "0.001",
         "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "400", "--criterion", "label_smoothed_cross_entropy",
         "--label-smoothing", "0.1", "--max-tokens", str(max_tokens), "--max-update", str(max_update),
@@ -81,16 +87,16 @@ def main():
     options = parser.parse_args()
     subprocess.run([sys.executable, "scripts/prepare_translation_data.py", "--destdir", str(options.data)], cwd=ROOT, check=True)
     commands = {}
-    for name, arch in ARCHS.items():
+    for name, model in MODELS.items():
         save_dir = options.out / name
         save_dir.mkdir(parents=True, exist_ok=True)
         if finished_updates(save_dir) < options.max_update:  # fairseq would train one more update otherwise
-            commands[name] = (train_command(options.data, arch, save_dir, options.max_update, options.max_tokens), save_dir / "train.log")
+            commands[name] = (train_command(options.data, model, save_dir, options.max_update, options.max_tokens), save_dir / "train.log")
     if commands:
-        train_side_by_side(commands, threads=max(1, (os.cpu_count() or 2) // len(ARCHS)))
+        train_side_by_side(commands, threads=max(1, (os.cpu_count() or 2) // len(MODELS)))
 
     results = {}
-    for name in ARCHS:
+    for name in MODELS:
         save_dir = options.out / name
         evaluation = subprocess.run(
             [sys.executable, "scripts/evaluate_translation.py", str(options.data), "--path",

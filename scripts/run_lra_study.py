@@ -65,8 +65,11 @@ VARIANTS = [
     Variant("softmax", "softmax (full attention)", ["--fmm-bandwidth", "2048", "--fmm-feature-maps", "none"]),
     Variant("linear", "linear only (elu)", ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"]),
     Variant("band", "band only (w=5)", ["--fmm-bandwidth", "5", "--fmm-feature-maps", "none"]),
-    Variant("fmm1", "FMM: band 5 + elu", ["--fmm-bandwidth", "5", "--fmm-feature-maps", "elu"]),
-    Variant("fmm2", "FMM: band 5 + elu, elu_flip", ["--fmm-bandwidth", "5", "--fmm-feature-maps", "elu,elu_flip"]),
+    Variant("fmm1", "FMM: band 5 + elu", ["--fmm-bandwidth", "5", "--fmm-feature-maps", "elu", "--fmm-near-init", "0"]),
+    Variant(
+        "fmm2", "FMM: band 5 + elu, elu_flip",
+        ["--fmm-bandwidth", "5", "--fmm-feature-maps", "elu,elu_flip", "--fmm-near-init", "0"],
+    ),
     Variant(
         "fmm2_near1", "FMM: band 5 + elu, elu_flip, near weight from 1",
         ["--fmm-bandwidth", "5", "--fmm-feature-maps", "elu,elu_flip", "--fmm-near-init", "1"],

@@ -16,6 +16,13 @@ batch (4,096 tokens per update) and schedule through ``fairseq-train``, then is 
 * equal wall-clock, 2,048 tokens per sample: softmax against FMM 2 maps (near weight starting at 0
   and at 1), all three at once, one thread each, stopped by fairseq's ``--stop-time-hours``.
 
+``--seeds 1,2,3`` runs the seeds study instead: softmax, band-only, FMM 2 maps with the near weight
+from 0 and from 1, once per seed, ``--parallel`` runs at a time, and writes ``docs/seeds.md`` (mean
+and spread per variant, the near-init comparison seed by seed, mean valid perplexity at every
+validation).
+
+    python scripts/run_study.py --seeds 1,2,3 --max-update 800 --parallel 2
+
 Runs of one stage train at the same time, the threads split between them. Interrupted? Run it
 again: fairseq resumes each run from its checkpoint_last.pt and finished runs (those with a
 result.json) are skipped.
@@ -25,11 +32,12 @@ import json
 import os
 import re
 import shlex
+import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -46,7 +54,7 @@ MODEL_SIZE = [
 ]
 SCHEDULE = [
     "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0", "--lr", "0.002",
-    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "150", "--seed", "1",
+    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "150",
 ]
 FMM = ["--arch", "fmmformer_lm", "--user-dir", "fmm_fairseq"]
 
@@ -60,34 +68,48 @@ class Run:
     model: List[str]
     stage: int
     long_context: bool = False  # long samples, stopped by --stop-time-hours instead of --max-update
+    seed: int = 1
 
 
-FMM2 = FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"]  # near weight from 0, as the paper
+NEAR_FROM_0 = ["--fmm-near-init", "0"]  # the paper's init: training starts as linear attention
 NEAR_FROM_1 = ["--fmm-near-init", "1"]
+TWO_MAPS = FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"]
+FMM2 = TWO_MAPS + NEAR_FROM_0
 
 RUNS = [
     Run("softmax", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=1),
     Run("linear", "linear only (elu)", FMM + ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"], stage=1),
     Run("band", "band only (w=20)", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "none"], stage=2),
-    Run("fmm1", "FMM: band 20 + elu", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu"], stage=2),
-    Run("fmm2", "FMM: band 20 + elu, elu_flip", FMM2, stage=3),
+    Run("fmm1", "FMM: band 20 + elu", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu"] + NEAR_FROM_0,
+        stage=2),
+    Run("fmm2", "FMM: band 20 + elu, elu_flip (near weight from 0)", FMM2, stage=3),
     # The blend and the feature normalisation, investigated beside fmm2.
-    Run("fmm2_near1", "FMM 2 maps, near weight starts at 1", FMM2 + NEAR_FROM_1, stage=3),
+    Run("fmm2_near1", "FMM 2 maps, near weight starts at 1", TWO_MAPS + NEAR_FROM_1, stage=3),
     Run(
         "fmm2_near1_far_learned", "FMM 2 maps, near starts at 1, far weight learned",
-        FMM2 + NEAR_FROM_1 + ["--fmm-learn-far-weight"], stage=3,
+        TWO_MAPS + NEAR_FROM_1 + ["--fmm-learn-far-weight"], stage=3,
     ),
     Run(
         "fmm2_unnormalized", "FMM 2 maps, features not rescaled to sum 1",
         FMM2 + ["--fmm-feature-norm", "none"], stage=3,
     ),
     Run("softmax_long", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=4, long_context=True),
-    Run("fmm2_long", "FMM: band 20 + elu, elu_flip", FMM2, stage=4, long_context=True),
+    Run("fmm2_long", "FMM: band 20 + elu, elu_flip (near weight from 0)", FMM2, stage=4, long_context=True),
     Run(
-        "fmm2_near1_long", "FMM 2 maps, near weight starts at 1", FMM2 + NEAR_FROM_1, stage=4, long_context=True,
+        "fmm2_near1_long", "FMM 2 maps, near weight starts at 1", TWO_MAPS + NEAR_FROM_1, stage=4,
+        long_context=True,
     ),
 ]
 RUN_NAMES = [run.name for run in RUNS]
+SEED_VARIANTS = ("softmax", "band", "fmm2", "fmm2_near1")
+
+
+def seeded_runs(seeds: List[int], variants: List[str]) -> List[Run]:
+    """One run per seed of each variant, named ``VARIANT_seedN``, all in one stage."""
+    return [
+        replace(run, name=f"{run.name}_seed{seed}", seed=seed, stage=1)
+        for seed in seeds for run in RUNS if run.name in variants
+    ]
 
 
 @dataclass
@@ -120,7 +142,7 @@ def train_command(run: Run, data: Path, save_dir: Path, budget: Budget) -> List[
     return [
         str(BIN / "fairseq-train"), str(data), "--task", "language_modeling", *run.model, *budget.model_size,
         "--tokens-per-sample", str(budget.sample_length(run)), "--batch-size", str(budget.batch_size(run)),
-        *SCHEDULE, *stop, "--validate-interval-updates", str(budget.validate_every),
+        *SCHEDULE, "--seed", str(run.seed), *stop, "--validate-interval-updates", str(budget.validate_every),
         "--save-interval-updates", str(budget.validate_every), "--keep-interval-updates", "1",
         "--no-epoch-checkpoints", "--save-dir", str(save_dir), "--cpu", "--num-workers", "0",
         "--log-format", "json", "--log-interval", str(max(1, budget.validate_every // 2)),
@@ -198,9 +220,9 @@ def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, bu
     return result
 
 
-def load_results(out_root: Path) -> Dict[str, dict]:
+def load_results(out_root: Path, runs: List[Run]) -> Dict[str, dict]:
     results = {}
-    for name in RUN_NAMES:
+    for name in (run.name for run in runs):
         path = out_root / name / "result.json"
         if path.exists():
             results[name] = json.loads(path.read_text())
@@ -311,13 +333,110 @@ def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Bud
     write_keeping_notes(docs, lines)
 
 
+def mean_and_spread(values: List[float]) -> str:
+    """'mean ± sample standard deviation' (just the value for one seed)."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def write_seeds_report(results: Dict[str, dict], runs: List[Run], docs: Path, command: str, budget: Budget) -> None:
+    """The seeds study's page: per variant every seed, mean ± spread, ratios to softmax; near init 1 vs 0."""
+    seeds = sorted({run.seed for run in runs})
+    variants = [name for name in SEED_VARIANTS if any(run.name.startswith(name + "_seed") for run in runs)]
+    labels = {run.name: run.label for run in RUNS}
+
+    def finished(variant: str, key: str) -> Dict[int, float]:
+        return {seed: results[f"{variant}_seed{seed}"][key] for seed in seeds if f"{variant}_seed{seed}" in results}
+
+    softmax = finished("softmax", "valid_ppl")
+    lines = [
+        "# Seeds study: softmax, band-only and FMM 2 maps with the near weight from 0 and from 1",
+        "",
+        "Produced by `scripts/run_study.py --seeds` (rewritten after every finished run).",
+        "",
+        f"    {command}",
+        "",
+        f"Every run: {budget.max_update:,} updates of {budget.tokens_per_update:,} tokens, "
+        f"{budget.tokens_per_sample} tokens per sample, model `{' '.join(budget.model_size)}` (dropout 0.1), "
+        f"schedule `{' '.join(SCHEDULE)}`, `--seed` as listed; perplexities from `fairseq-eval-lm` on "
+        "`checkpoint_best.pt` (the commands are the equal-update runs' of `docs/results.md` with another seed "
+        "and budget). Spread is the sample standard deviation over seeds.",
+        "",
+        "| variant | " + " | ".join(f"valid ppl, seed {seed}" for seed in seeds)
+        + " | valid ppl, mean ± sd | test ppl, mean ± sd | valid ratio to softmax, mean over seeds |",
+        "|---|" + "---:|" * (len(seeds) + 3),
+    ]
+    for variant in variants:
+        valid, test = finished(variant, "valid_ppl"), finished(variant, "test_ppl")
+        per_seed = [f"{valid[seed]:.2f}" if seed in valid else "not run yet" for seed in seeds]
+        ratios = [valid[seed] / softmax[seed] for seed in valid if seed in softmax]
+        cells = [
+            *per_seed,
+            mean_and_spread(list(valid.values())) if valid else "–",
+            mean_and_spread(list(test.values())) if test else "–",
+            f"{statistics.mean(ratios):.3f}" if ratios else "–",
+        ]
+        lines.append(f"| {labels[variant]} | {' | '.join(cells)} |")
+    near0, near1 = finished("fmm2", "valid_ppl"), finished("fmm2_near1", "valid_ppl")
+    paired = [seed for seed in seeds if seed in near0 and seed in near1]
+    if paired:
+        ratios = [near1[seed] / near0[seed] for seed in paired]
+        wins = sum(ratio < 1 for ratio in ratios)
+        lines += [
+            "",
+            "## Near weight from 1 against from 0, seed by seed (valid perplexity ratio)",
+            "",
+            "| seed | " + " | ".join(str(seed) for seed in paired) + " | mean |",
+            "|---|" + "---:|" * (len(paired) + 1),
+            "| near init 1 / near init 0 | " + " | ".join(f"{ratio:.3f}" for ratio in ratios)
+            + f" | {statistics.mean(ratios):.3f} |",
+            "",
+            f"Near init 1 is lower on {wins} of {len(paired)} seed(s).",
+        ]
+    updates = sorted({point["updates"] for result in results.values() for point in result["curve"]})
+    if updates:
+        lines += [
+            "",
+            "## Mean valid perplexity at every validation (over the seeds finished)",
+            "",
+            "| variant | " + " | ".join(f"{n:,}" for n in updates) + " |",
+            "|---|" + "---:|" * len(updates),
+        ]
+        for variant in variants:
+            curves = [results[f"{variant}_seed{seed}"]["curve"] for seed in seeds if f"{variant}_seed{seed}" in results]
+            cells = []
+            for n in updates:
+                at_n = [point["valid_ppl"] for curve in curves for point in curve if point["updates"] == n]
+                cells.append(f"{statistics.mean(at_n):.2f}" if at_n else "–")
+            lines.append(f"| {labels[variant]} | {' | '.join(cells)} |")
+    lines.append("")
+    write_keeping_notes(docs, lines)
+
+
+def parse_seeds(text: str) -> List[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated integers, got {text!r}")
+    return seeds
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data-bin" / "linux-doc",
                         help="binarised corpus (built with scripts/prepare_lm_data.py when missing)")
-    parser.add_argument("--save-root", type=Path, default=ROOT / "checkpoints" / "study")
-    parser.add_argument("--out-root", type=Path, default=ROOT / "runs" / "study", help="logs and result.json per run")
-    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "results.md")
+    parser.add_argument("--save-root", type=Path,
+                        help="checkpoints per run (default checkpoints/study, with --seeds checkpoints/study_seeds)")
+    parser.add_argument("--out-root", type=Path,
+                        help="logs and result.json per run (default runs/study, with --seeds runs/study_seeds)")
+    parser.add_argument("--docs", type=Path, help="report page (default docs/results.md, with --seeds docs/seeds.md)")
+    parser.add_argument("--seeds", type=parse_seeds,
+                        help=f"seeds study: {', '.join(SEED_VARIANTS)} once per seed (e.g. 1,2,3)")
+    parser.add_argument("--parallel", type=int,
+                        help="runs trained at once, --threads split between them (default: every run of a stage)")
     parser.add_argument("--max-update", type=int, default=2500, help="updates of each equal-update run")
     parser.add_argument("--wall-clock-hours", type=float, default=0.5, help="training time of each 2,048-token run")
     parser.add_argument("--validate-every", type=int, default=100, help="updates between validations/checkpoints")
@@ -325,59 +444,85 @@ def main(argv=None) -> int:
     parser.add_argument("--tokens-per-sample", type=int, default=512, help="sample length of the equal-update runs")
     parser.add_argument("--long-tokens-per-sample", type=int, default=2048, help="sample length of the wall-clock runs")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads shared by a stage")
-    parser.add_argument("--only", help=f"comma-separated runs among {', '.join(RUN_NAMES)}")
+    parser.add_argument("--only", help=f"comma-separated runs among {', '.join(RUN_NAMES)} "
+                                       f"(with --seeds: variants among {', '.join(SEED_VARIANTS)})")
     parser.add_argument("--model-size", help="override the model size flags (tests use a smaller model)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report from finished runs")
     args = parser.parse_args(argv)
 
-    selected = RUN_NAMES if not args.only else [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = sorted(set(selected) - set(RUN_NAMES))
+    known = list(SEED_VARIANTS) if args.seeds else RUN_NAMES
+    selected = known if not args.only else [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(known))
     if unknown:
-        parser.error(f"unknown run(s) {', '.join(unknown)}; known: {', '.join(RUN_NAMES)}")
+        parser.error(f"unknown run(s) {', '.join(unknown)}; known: {', '.join(known)}")
     for option in ("max_update", "validate_every", "threads", "tokens_per_update", "tokens_per_sample",
-                   "long_tokens_per_sample"):
-        if getattr(args, option) < 1:
+                   "long_tokens_per_sample", "parallel"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
             parser.error(f"--{option.replace('_', '-')} must be >= 1")
     if args.wall_clock_hours <= 0:
         parser.error("--wall-clock-hours must be > 0")
+    suffix = "_seeds" if args.seeds else ""
+    save_root = args.save_root or ROOT / "checkpoints" / f"study{suffix}"
+    out_root = args.out_root or ROOT / "runs" / f"study{suffix}"
+    docs = args.docs or ROOT / "docs" / ("seeds.md" if args.seeds else "results.md")
     budget = Budget(
         args.max_update, args.wall_clock_hours, args.validate_every, args.threads, args.tokens_per_update,
         args.tokens_per_sample, args.long_tokens_per_sample,
     )
     if args.model_size:
         budget.model_size = args.model_size.split()
-    command = (
-        f"python scripts/run_study.py --max-update {budget.max_update} --wall-clock-hours {budget.wall_clock_hours} "
-        f"--validate-every {budget.validate_every} --threads {budget.threads} --tokens-per-update {budget.tokens_per_update} "
-        f"--tokens-per-sample {budget.tokens_per_sample} --long-tokens-per-sample {budget.long_tokens_per_sample}"
-    )
+    if args.seeds:
+        runs = seeded_runs(args.seeds, selected)
+        command = (
+            f"python scripts/run_study.py --seeds {','.join(map(str, args.seeds))} --max-update {budget.max_update} "
+            f"--validate-every {budget.validate_every} --threads {budget.threads} --parallel {args.parallel or len(runs)} "
+            f"--tokens-per-update {budget.tokens_per_update} --tokens-per-sample {budget.tokens_per_sample}"
+        )
+    else:
+        runs = [run for run in RUNS if run.name in selected]
+        command = (
+            f"python scripts/run_study.py --max-update {budget.max_update} --wall-clock-hours {budget.wall_clock_hours} "
+            f"--validate-every {budget.validate_every} --threads {budget.threads} --tokens-per-update {budget.tokens_per_update} "
+            f"--tokens-per-sample {budget.tokens_per_sample} --long-tokens-per-sample {budget.long_tokens_per_sample}"
+        )
+
+    def report() -> None:
+        if args.seeds:
+            write_seeds_report(load_results(out_root, runs), runs, docs, command, budget)
+        else:
+            write_report(load_results(out_root, RUNS), docs, command, budget, args.data)
 
     if not args.report_only:
         if not (args.data / "dict.txt").exists():
             subprocess.run([sys.executable, str(ROOT / "scripts" / "prepare_lm_data.py"), "--destdir", str(args.data)],
                            check=True)
-        done = load_results(args.out_root)
-        for stage in sorted({run.stage for run in RUNS}):
-            todo = [run for run in RUNS if run.stage == stage and run.name in selected and run.name not in done]
+        done = load_results(out_root, runs)
+        for stage in sorted({run.stage for run in runs}):
+            todo = [run for run in runs if run.stage == stage and run.name not in done]
             if not todo:
                 continue
-            threads = max(1, args.threads // len(todo))
-            with ThreadPoolExecutor(len(todo)) as pool:
+            parallel = min(args.parallel or len(todo), len(todo))
+            threads = max(1, args.threads // parallel)
+            errors = []
+            with ThreadPoolExecutor(parallel) as pool:
                 futures = [
-                    pool.submit(train_and_evaluate, run, args.data, args.save_root, args.out_root, budget, threads)
+                    pool.submit(train_and_evaluate, run, args.data, save_root, out_root, budget, threads)
                     for run in todo
                 ]
-                errors = [future.exception() for future in futures if future.exception()]
-            write_report(load_results(args.out_root), args.docs, command, budget, args.data)
+                for future in as_completed(futures):
+                    if future.exception():
+                        errors.append(future.exception())
+                    report()
             if errors:
                 for error in errors:
                     print(f"error: {error}", file=sys.stderr)
                 return 1
-        for name in selected:
-            if name in done:
-                print(f"[{name}] already finished: {args.out_root / name / 'result.json'}")
-    write_report(load_results(args.out_root), args.docs, command, budget, args.data)
-    print(f"report: {args.docs}")
+        for run in runs:
+            if run.name in done:
+                print(f"[{run.name}] already finished: {out_root / run.name / 'result.json'}")
+    report()
+    print(f"report: {docs}")
     return 0
 
 

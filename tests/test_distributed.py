@@ -131,16 +131,23 @@ def test_checkpoints_of_the_earlier_layout_load_with_the_same_outputs(kind, name
     torch.testing.assert_close(loss_of(reloaded, kind, tokens), loss_of(model, kind, tokens), rtol=0, atol=0)
 
 
-def test_fairseq_eval_lm_of_a_checkpoint_written_by_earlier_code_gives_its_loss(lm_data):
-    """tests/data/old_checkpoints/README.md: written with a near weight for a layer with bandwidth 0."""
+@pytest.mark.parametrize(
+    "checkpoint,printed",
+    [
+        ("fmmformer_lm_linear_only.pt", "Loss (base 2): 10.1267, Perplexity: 1117.97"),
+        ("fmmformer_lm_near_init0.pt", "Loss (base 2): 10.1234, Perplexity: 1115.44"),
+    ],
+)
+def test_fairseq_eval_lm_of_a_checkpoint_written_by_earlier_code_gives_its_loss(lm_data, checkpoint, printed):
+    """tests/data/old_checkpoints/README.md: a near weight for a layer with bandwidth 0; the near-init-0 default."""
     result = subprocess.run(
         [str(BIN / "fairseq-eval-lm"), str(lm_data), "--user-dir", "fmm_fairseq", "--path",
-         str(ROOT / "tests" / "data" / "old_checkpoints" / "fmmformer_lm_linear_only.pt"), "--gen-subset", "test",
+         str(ROOT / "tests" / "data" / "old_checkpoints" / checkpoint), "--gen-subset", "test",
          "--tokens-per-sample", "64", "--batch-size", "8", "--cpu"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Loss (base 2): 10.1267, Perplexity: 1117.97" in result.stdout + result.stderr
+    assert printed in result.stdout + result.stderr
 
 
 def test_a_weight_that_matters_is_never_dropped():

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_lm(**options):
     torch.manual_seed(0)
     model = build_model("fmmformer_lm_tiny", numbered_dictionary(50), tokens_per_sample=256, dropout=0.0, **options)
-    for attention in model.modules():  # make the near field count (it starts at 0 like the paper)
+    for attention in model.modules():  # near weights other than their init
         if isinstance(attention, FMMMultiheadAttention):
             torch.nn.init.uniform_(attention.near_weight, 0.5, 1.5)
     return model.eval()
@@ -57,12 +57,30 @@ def test_options_reach_every_layer():
         assert attention.fmm.chunk_size == 16 and attention.near_weight.shape == (4, 1, 1)
 
 
-def test_paper_defaults_start_as_pure_linear_attention():
-    model = build_model("fmmformer_lm_tiny", numbered_dictionary(50))
-    attention = model.decoder.layers[0].self_attn
+def fmm_attentions(model):
+    return [module for module in model.modules() if isinstance(module, FMMMultiheadAttention)]
+
+
+@pytest.mark.parametrize(
+    "arch,prefixes", [("fmmformer_lm_tiny", ["fmm_"]), ("fmmformer_tiny", ["encoder_fmm_", "decoder_fmm_"]),
+                      ("fmm_roberta_lra", ["fmm_"])],
+)
+def test_defaults_start_the_near_weight_at_1_and_the_paper_init_is_one_option_away(arch, prefixes):
+    """docs/seeds.md: starting the near weight at 1 beat the paper's 0; --fmm-near-init 0 is the paper's recipe."""
+    attentions = fmm_attentions(build_model(arch, numbered_dictionary(50)))
+    assert len(attentions) >= len(prefixes)
+    for attention in attentions:
+        assert attention.fmm.feature_maps == ("elu", "elu_flip") and attention.near_weight.min() == 1
+        assert attention.near_weight.max() == 1
+        assert not attention.far_weight.requires_grad and attention.far_weight.min() == 1
+    paper = fmm_attentions(build_model(arch, numbered_dictionary(50), **{p + "near_init": 0.0 for p in prefixes}))
+    assert all(attention.near_weight.abs().max() == 0 for attention in paper)
+
+
+def test_default_language_model_layer_is_the_papers_setting():
+    attention = build_model("fmmformer_lm_tiny", numbered_dictionary(50)).decoder.layers[0].self_attn
     assert attention.fmm.bandwidth == 20 and attention.fmm.feature_maps == ("elu", "elu_flip")
-    assert attention.near_weight.shape == (4, 1, 32) and attention.near_weight.abs().max() == 0
-    assert not attention.far_weight.requires_grad and attention.far_weight.min() == 1
+    assert attention.near_weight.shape == (4, 1, 32) and attention.fmm.normalize_features
 
 
 @pytest.mark.parametrize("arch", ["fmmformer_lm", "fmmformer_lm_wiki103"])

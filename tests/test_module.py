@@ -12,7 +12,7 @@ def layer(causal=True, bandwidth=5, maps=("elu", "elu_flip"), blend="channel", s
     torch.manual_seed(seed)
     attention = FMMMultiheadAttention(EMBED, HEADS, FMMConfig(bandwidth=bandwidth, feature_maps=maps, causal=causal, chunk_size=8), blend=blend)
     if attention.near_weight is not None:
-        with torch.no_grad():  # both fields matter in every test, not only the far one (near init is 0)
+        with torch.no_grad():  # both fields matter in every test, not only the far one (whatever the near init)
             attention.near_weight.uniform_(0.5, 1.5)
     return attention.eval()
 

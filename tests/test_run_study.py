@@ -55,7 +55,7 @@ def test_finished_runs_write_scores_curve_and_report(finished):
     fmm2 = json.loads((work / "runs" / "fmm2" / "result.json").read_text())
     assert fmm2["updates"] == 4 and [point["updates"] for point in fmm2["curve"]] == [2, 4]
     report = (work / "results.md").read_text()
-    assert "| FMM: band 20 + elu, elu_flip | 128 | 4 |" in report
+    assert "| FMM: band 20 + elu, elu_flip (near weight from 0) | 128 | 4 |" in report
     assert "| linear | not run yet |" in report
     evaluation = next(line for line in report.splitlines() if "fairseq-eval-lm " in line and "--path" in line)
     assert f"--path {work / 'checkpoints' / 'fmm2' / 'checkpoint_best.pt'}" in evaluation, evaluation
@@ -91,3 +91,48 @@ def test_valid_curve_reads_every_validation_once_across_resumes():
     line = '2026-01-01 00:00:00 | INFO | valid | {{"epoch": 1, "valid_ppl": "{ppl}", "valid_num_updates": "{n}"}}'
     log = "\n".join([line.format(ppl=900.5, n=100), line.format(ppl=400.0, n=200), "resumed", line.format(ppl=401.0, n=200)])
     assert run_study.valid_curve(log) == [{"updates": 100, "valid_ppl": 900.5}, {"updates": 200, "valid_ppl": 401.0}]
+
+
+def test_seeded_runs_train_each_variant_once_per_seed_with_its_init():
+    runs = run_study.seeded_runs([2, 3], list(run_study.SEED_VARIANTS))
+    assert [run.name for run in runs] == [f"{v}_seed{s}" for s in (2, 3) for v in run_study.SEED_VARIANTS]
+    budget = run_study.Budget(800, 0.5, 100, 2)
+    commands = {run.name: run_study.train_command(run, Path("DATA"), Path("SAVE"), budget) for run in runs}
+    for name, command in commands.items():
+        assert command[command.index("--seed") + 1] == name[-1] and command.count("--seed") == 1
+    assert commands["fmm2_seed2"][commands["fmm2_seed2"].index("--fmm-near-init") + 1] == "0"
+    assert commands["fmm2_near1_seed3"][commands["fmm2_near1_seed3"].index("--fmm-near-init") + 1] == "1"
+    assert "--fmm-near-init" not in commands["softmax_seed2"] and "--arch" in commands["softmax_seed2"]
+
+
+def test_seeds_report_gives_mean_spread_ratios_and_the_paired_init_comparison(tmp_path):
+    runs = run_study.seeded_runs([1, 2], ["softmax", "fmm2", "fmm2_near1"])
+    valid = {"softmax": (100.0, 110.0), "fmm2": (104.0, 110.0), "fmm2_near1": (96.0, 115.5)}
+    results = {
+        f"{variant}_seed{seed}": {
+            "valid_ppl": valid[variant][seed - 1], "test_ppl": valid[variant][seed - 1] + 10,
+            "curve": [{"updates": 100, "valid_ppl": 2 * valid[variant][seed - 1]},
+                      {"updates": 200, "valid_ppl": valid[variant][seed - 1]}],
+        }
+        for variant in valid for seed in (1, 2)
+    }
+    docs = tmp_path / "seeds.md"
+    run_study.write_seeds_report(results, runs, docs, "python scripts/run_study.py --seeds 1,2", run_study.Budget(200, 0.5, 100, 2))
+    report = docs.read_text()
+    # mean ± sample sd over the two seeds; ratio = mean over seeds of variant / softmax of the same seed
+    assert "| softmax (transformer_lm) | 100.00 | 110.00 | 105.00 ± 7.07 | 115.00 ± 7.07 | 1.000 |" in report
+    assert "| FMM 2 maps, near weight starts at 1 | 96.00 | 115.50 | 105.75 ± 13.79 | 115.75 ± 13.79 | 1.005 |" in report
+    assert "| near init 1 / near init 0 | 0.923 | 1.050 | 0.987 |" in report
+    assert "Near init 1 is lower on 1 of 2 seed(s)." in report
+    assert "| FMM: band 20 + elu, elu_flip (near weight from 0) | 214.00 | 107.00 |" in report  # mean curve at 100 and 200 updates
+    assert "band only" not in report
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--seeds", "1,1"], "distinct"), (["--seeds", "1,x"], "comma-separated integers"),
+    (["--seeds", "1,2", "--only", "linear"], "unknown run(s) linear"), (["--parallel", "0"], "--parallel must be >= 1"),
+])
+def test_bad_seeds_options_fail_before_training(tmp_path, args, message):
+    result = study(tmp_path, *args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "runs").exists()

@@ -8,6 +8,7 @@ import math
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fairseq.incremental_decoding_utils import with_incremental_state
@@ -15,6 +16,7 @@ from fairseq.modules.fairseq_dropout import FairseqDropout
 from fairseq.modules.quant_noise import quant_noise
 
 from fmm_fairseq.attention import FMMConfig, empty_decode_state, fmm_attention, fmm_attention_step
+from fmm_fairseq.attention.band import covering_band_attention
 
 BLEND_GRANULARITIES = ("channel", "head")
 
@@ -31,7 +33,7 @@ class FMMMultiheadAttention(nn.Module):
     """out_proj(near_weight * band_softmax(q, k, v) + far_weight * mean_l linear_l(q, k, v)).
 
     ``blend`` chooses one learned near weight per channel or per head; it starts at ``near_init``
-    (default: 0 with a far field, as in the seed's LM, 1 without one). ``far_weight`` starts at
+    (the paper's LM recipe starts it at 0, i.e. as linear attention). ``far_weight`` starts at
     ``far_init`` and is learned only with ``learn_far_weight``. A field that is off (bandwidth 0,
     no feature maps) has no weight: ``near_weight`` / ``far_weight`` is None.
     """
@@ -44,7 +46,7 @@ class FMMMultiheadAttention(nn.Module):
         dropout: float = 0.0,
         bias: bool = True,
         blend: str = "channel",
-        near_init: Optional[float] = None,
+        near_init: float = 1.0,
         far_init: float = 1.0,
         learn_far_weight: bool = False,
         q_noise: float = 0.0,
@@ -69,8 +71,6 @@ class FMMMultiheadAttention(nn.Module):
         # Weights only for the fields this layer computes: a parameter no output uses would stop
         # torch DDP (find_unused_parameters=False, fairseq's default) on the second update.
         weight_shape = (num_heads, 1, self.head_dim if blend == "channel" else 1)
-        if near_init is None:
-            near_init = 0.0 if fmm.has_far else 1.0
         self.near_weight = nn.Parameter(torch.full(weight_shape, float(near_init))) if fmm.has_near else None
         self.far_weight = (
             nn.Parameter(torch.full(weight_shape, float(far_init)), requires_grad=learn_far_weight) if fmm.has_far else None
@@ -123,10 +123,57 @@ class FMMMultiheadAttention(nn.Module):
         out = out.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         return self.out_proj(out), None
 
+    def transfer_loss(self, query: Tensor, key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        """Attention transfer: mean over non-padded positions and channels of
+        (out_proj(fmm(q, k, v)) - out_proj(softmax(q, k, v)))^2, softmax over every (causal: earlier)
+        key, as the softmax layer this one was converted from computed. q, k, v and out_proj are
+        held fixed, so only the blend weights learn. query: (time, batch, channel), as in forward.
+        """
+        with torch.no_grad():
+            q, k, v = (self._split_heads(projection(query)) for projection in (self.q_proj, self.k_proj, self.v_proj))
+            target = covering_band_attention(q, k, v, self.fmm.causal, key_padding_mask, self.head_dim ** -0.5, 0.0)
+        out = fmm_attention(q, k, v, self.fmm, self.near_weight, self.far_weight, key_padding_mask, 0.0)
+        length, batch, _ = query.shape
+        difference = (out - target).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
+        squared = F.linear(difference, self.out_proj.weight.detach()).pow(2).mean(dim=-1)  # (time, batch)
+        if key_padding_mask is None:
+            return squared.mean()
+        kept = ~key_padding_mask.to(torch.bool).t()
+        return squared[kept].sum() / kept.sum().clamp(min=1)
+
     def upgrade_state_dict_named(self, state_dict, name):
-        """Checkpoints written before layers owned weights only for the fields they compute also hold a
-        near (far) weight for a layer whose near (far) field is off; no output depended on it."""
+        """Loads three earlier layouts into this layer (fairseq calls this before a strict load):
+
+        * fairseq's legacy ``in_proj_weight`` / ``in_proj_bias`` (q, k, v stacked) -> q/k/v_proj;
+        * a softmax layer (fairseq's ``MultiheadAttention``: projections, no blend weights) gets the
+          conversion init, near weight 1 and far weight 0: the layer starts as the softmax layer
+          restricted to its band (exactly it when the band covers the sequence). Its far weight must
+          be learned, or the far field would stay off for good;
+        * FMM checkpoints written before layers owned weights only for the fields they compute also
+          hold a near (far) weight for a field that is off; no output depended on it, it is dropped.
+        """
         prefix = name + "." if name else ""
+        for suffix in ("weight", "bias"):
+            stacked = state_dict.pop(prefix + "in_proj_" + suffix, None)
+            if stacked is not None:
+                for projection, part in zip(("q_proj", "k_proj", "v_proj"), stacked.chunk(3, dim=0)):
+                    state_dict[f"{prefix}{projection}.{suffix}"] = part
+        softmax_layer = prefix + "q_proj.weight" in state_dict and not any(
+            prefix + weight in state_dict for weight in ("near_weight", "far_weight")
+        )
+        if softmax_layer:
+            if self.far_weight is not None and self.near_weight is not None and not self.far_weight.requires_grad:
+                raise ValueError(
+                    f"{prefix}*: a softmax checkpoint's attention starts FMM with far weight 0 (conversion init), "
+                    "so the far weight must be learned: add --fmm-learn-far-weight (translation: "
+                    "--encoder-fmm-learn-far-weight / --decoder-fmm-learn-far-weight), or convert the checkpoint "
+                    "with scripts/convert_to_fmm.py"
+                )
+            if self.near_weight is not None:
+                state_dict[prefix + "near_weight"] = torch.ones_like(self.near_weight)
+            if self.far_weight is not None:  # without a near field the far field keeps its own init
+                far = torch.zeros_like(self.far_weight) if self.near_weight is not None else self.far_weight.detach()
+                state_dict[prefix + "far_weight"] = far.clone()
         for weight, field_on in (("near_weight", self.fmm.has_near), ("far_weight", self.fmm.has_far)):
             if not field_on:
                 state_dict.pop(prefix + weight, None)
