@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from fairseq.incremental_decoding_utils import with_incremental_state
 from fairseq.modules.fairseq_dropout import FairseqDropout
+from fairseq.modules.multihead_attention import MultiheadAttention
 from fairseq.modules.quant_noise import quant_noise
 
 from fmm_fairseq.attention import FMMConfig, empty_decode_state, fmm_attention, fmm_attention_step
@@ -153,11 +154,7 @@ class FMMMultiheadAttention(nn.Module):
           hold a near (far) weight for a field that is off; no output depended on it, it is dropped.
         """
         prefix = name + "." if name else ""
-        for suffix in ("weight", "bias"):
-            stacked = state_dict.pop(prefix + "in_proj_" + suffix, None)
-            if stacked is not None:
-                for projection, part in zip(("q_proj", "k_proj", "v_proj"), stacked.chunk(3, dim=0)):
-                    state_dict[f"{prefix}{projection}.{suffix}"] = part
+        MultiheadAttention.upgrade_state_dict_named(self, state_dict, name)  # fairseq's in_proj split (same layout)
         softmax_layer = prefix + "q_proj.weight" in state_dict and not any(
             prefix + weight in state_dict for weight in ("near_weight", "far_weight")
         )
