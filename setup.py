@@ -23,5 +23,5 @@ setup(
         "sacrebleu>=2.0",
         "sentencepiece",
     ],
-    extras_require={"test": ["pytest"], "bench": ["matplotlib"], "triton": ["triton>=3.9; platform_system == 'Linux'"]},
+    extras_require={"test": ["pytest", "pytest-xdist"], "bench": ["matplotlib"], "triton": ["triton>=3.9; platform_system == 'Linux'"]},
 )

@@ -1,11 +1,14 @@
-"""What the study scripts in ``scripts/`` share: fairseq CLIs run with a fixed number of threads and
-logged to a file, the json records of fairseq's ``--log-format json`` logs, and report pages whose
-hand-written notes (below ``NOTES_MARKER``) survive every rewrite."""
+"""What the study scripts in ``scripts/`` share: the recipes (model sizes and schedules) of the
+language-model and translation studies, fairseq CLIs run with a fixed number of threads and logged
+to a file (with their time and peak memory), what fairseq's logs and checkpoints record, and report
+pages whose hand-written notes (below ``NOTES_MARKER``) survive every rewrite."""
 import json
 import os
 import re
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
@@ -13,21 +16,62 @@ BIN = Path(sys.executable).parent
 NOTES_MARKER = "<!-- notes: everything below this line is kept when the report is rewritten -->"
 
 
+# The language-model studies' model (2 layers, 128 dims, 4 heads, FFN 512) and schedule.
+LM_MODEL_SIZE = [
+    "--decoder-layers", "2", "--decoder-embed-dim", "128", "--decoder-ffn-embed-dim", "512",
+    "--decoder-input-dim", "128", "--decoder-output-dim", "128", "--decoder-attention-heads", "4",
+    "--share-decoder-input-output-embed",
+]
+LM_SCHEDULE = [
+    "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0", "--lr", "0.002",
+    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "150",
+]
+# The translation comparison's model (the sizes of fmmformer_tiny, given to every --arch) and training.
+TRANSLATION_MODEL_SIZE = [
+    "--encoder-layers", "3", "--decoder-layers", "3", "--encoder-embed-dim", "256", "--decoder-embed-dim", "256",
+    "--encoder-ffn-embed-dim", "1024", "--decoder-ffn-embed-dim", "1024", "--encoder-attention-heads", "4",
+    "--decoder-attention-heads", "4", "--share-all-embeddings",
+]
+TRANSLATION_LOSS = ["--dropout", "0.1", "--criterion", "label_smoothed_cross_entropy", "--label-smoothing", "0.1"]
+TRANSLATION_SCHEDULE = [
+    "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--lr", "0.001", "--lr-scheduler", "inverse_sqrt",
+    "--warmup-updates", "400",
+]
+
+
 class StudyError(RuntimeError):
     pass
 
 
-def run_logged(command: List[str], log: Path, threads: int, cwd: Path) -> str:
-    """Runs ``command`` with ``threads`` CPU threads, appending its output to ``log``; returns the log."""
+@dataclass
+class Finished:
+    """A command that ran to the end: its whole log, wall time and peak resident memory."""
+
+    log: str
+    seconds: float
+    peak_mib: float
+
+
+def run_measured(command: List[str], log: Path, threads: int, cwd: Path) -> Finished:
+    """Runs ``command`` with ``threads`` CPU threads, appending its output to ``log``."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with open(log, "a") as out:
         out.write(f"\n$ {' '.join(command)}\n")
         out.flush()
-        result = subprocess.run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
+        started = time.time()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)  # the rusage of this child alone
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.time() - started
+    if process.returncode != 0:
         tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
-        raise StudyError(f"{Path(command[0]).name} failed ({result.returncode}), log {log}:\n{tail}")
-    return log.read_text()
+        raise StudyError(f"{Path(command[0]).name} failed ({process.returncode}), log {log}:\n{tail}")
+    return Finished(log.read_text(), seconds, usage.ru_maxrss / 1024)  # Linux reports KiB
+
+
+def run_logged(command: List[str], log: Path, threads: int, cwd: Path) -> str:
+    """Runs ``command`` with ``threads`` CPU threads, appending its output to ``log``; returns the log."""
+    return run_measured(command, log, threads, cwd).log
 
 
 def json_records(log: str, tag: str) -> List[Dict]:
@@ -42,3 +86,29 @@ def write_keeping_notes(page: Path, lines: List[str]) -> None:
     old = page.read_text() if page.exists() else ""
     notes = old.split(NOTES_MARKER, 1)[1] if NOTES_MARKER in old else "\n"
     page.write_text("\n".join(lines) + "\n" + NOTES_MARKER + notes)
+
+
+def valid_curve(train_log: str) -> List[Dict[str, float]]:
+    """(updates, valid perplexity) after every validation in a fairseq json-format log, resumes included."""
+    points = {int(stats["valid_num_updates"]): float(stats["valid_ppl"]) for stats in json_records(train_log, "valid")}
+    return [{"updates": updates, "valid_ppl": ppl} for updates, ppl in sorted(points.items())]
+
+
+def perplexity(eval_output: str) -> float:
+    """The last perplexity fairseq-eval-lm printed."""
+    found = re.findall(r"Perplexity: ([0-9.]+|inf)", eval_output)
+    if not found:
+        raise StudyError("fairseq-eval-lm printed no perplexity")
+    return float(found[-1])
+
+
+def checkpoint_updates(checkpoint: Path) -> int:
+    """Updates recorded in a fairseq checkpoint (0 if there is none)."""
+    if not checkpoint.exists():
+        return 0
+    import torch
+
+    import fmm_fairseq  # noqa: F401  (lets torch>=2.6 read fairseq checkpoints)
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return int(state["optimizer_history"][-1]["num_updates"])

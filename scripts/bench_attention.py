@@ -34,8 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import machine_info as common_machine_info  # noqa: E402
+from fmm_fairseq.benchmarking import machine_info as common_machine_info
 
 ROOT = Path(__file__).resolve().parents[1]
 BANDWIDTH = 20
@@ -389,7 +388,7 @@ def format_number(value: float) -> str:
 
 
 def machine_info(threads: int) -> dict:
-    """bench_common's machine record, plus the fast-transformers version when it is installed."""
+    """fmm_fairseq.benchmarking's machine record, plus the fast-transformers version when it is installed."""
     info = common_machine_info(threads)
     if fast_transformers_installed():
         info["fast_transformers"] = importlib.metadata.version("pytorch-fast-transformers")

@@ -30,8 +30,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import (  # noqa: E402
+from fmm_fairseq.benchmarking import (
     ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, ROOT, busy_cpu_note,
     check_model_builds, length_list, machine_info, machine_line, markdown_table, model_options,
     models_paragraph, plot_loglog, positive_float, positive_int, significant, usable_cores, write_json,

@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import (  # noqa: E402
+from fmm_fairseq.benchmarking import (
     ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, ROOT, busy_cpu_note,
     check_model_builds, length_list, machine_info, machine_line, markdown_table, model_options,
     models_paragraph, non_negative_int, options_to_cli, plot_loglog, positive_float, positive_int, significant,

@@ -4,9 +4,9 @@
 
 Builds the corpus if needed (prepare_translation_data.py), then trains the three models at the
 same time, the CPU threads split between them, so that all see the same machine load: fmmformer
-with the near weight starting at 0 (the paper's init) and at 1 on both sides, and fairseq's
-transformer. The flags are identical except ``--arch`` and the init (the sizes of
-``fmmformer_tiny`` are given explicitly to all).
+with the near weight starting at 0 (the paper's init, the translation default) and at 1 on both
+sides (the language model's default), and fairseq's transformer. The flags are identical except
+``--arch`` and the init (the sizes of ``fmmformer_tiny`` are given explicitly to all).
 Evaluates the best checkpoint of each with beam 5 (evaluate_translation.py: sacrebleu on raw
 references) and writes a markdown table and JSON to ``--out``. Reruns resume from
 ``checkpoint_last.pt``; logs are in ``--out/<model>/train.log``.
@@ -19,13 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fmm_fairseq.studies import BIN, TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, checkpoint_updates
+
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-SIZES = [
-    "--encoder-layers", "3", "--decoder-layers", "3", "--encoder-embed-dim", "256", "--decoder-embed-dim", "256",
-    "--encoder-ffn-embed-dim", "1024", "--decoder-ffn-embed-dim", "1024", "--encoder-attention-heads", "4",
-    "--decoder-attention-heads", "4", "--share-all-embeddings",
-]
 MODELS = {  # name -> --arch and its model flags
     "fmmformer_near0": ["--arch", "fmmformer", "--encoder-fmm-near-init", "0", "--decoder-fmm-near-init", "0"],
     "fmmformer_near1": ["--arch", "fmmformer", "--encoder-fmm-near-init", "1", "--decoder-fmm-near-init", "1"],
@@ -36,9 +32,8 @@ MODELS = {  # name -> --arch and its model flags
 def train_command(data: Path, model: list, save_dir: Path, max_update: int, max_tokens: int):
     return [
         str(BIN / "fairseq-train"), str(data), *model, "--user-dir", "fmm_fairseq", "--task", "translation",
-        *SIZES, "--dropout", "0.1", "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--lr", "0.001",
-        "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "400", "--criterion", "label_smoothed_cross_entropy",
-        "--label-smoothing", "0.1", "--max-tokens", str(max_tokens), "--max-update", str(max_update),
+        *TRANSLATION_MODEL_SIZE, *TRANSLATION_LOSS, *TRANSLATION_SCHEDULE, "--max-tokens", str(max_tokens),
+        "--max-update", str(max_update),
         "--no-epoch-checkpoints", "--cpu", "--seed", "1", "--no-progress-bar", "--log-interval", "50",
         "--save-dir", str(save_dir),
     ]
@@ -61,18 +56,6 @@ def train_side_by_side(commands, threads: int):
         raise SystemExit(f"training failed: {', '.join(failed)}")
 
 
-def finished_updates(save_dir: Path) -> int:
-    """Updates recorded in ``checkpoint_last.pt`` (0 if there is none)."""
-    checkpoint = save_dir / "checkpoint_last.pt"
-    if not checkpoint.exists():
-        return 0
-    import torch
-
-    import fmm_fairseq  # noqa: F401  (lets torch>=2.6 read fairseq checkpoints)
-
-    return torch.load(checkpoint, map_location="cpu")["optimizer_history"][-1]["num_updates"]
-
-
 def epoch_train_seconds(log_text: str):
     """fairseq's per-epoch ``train_wall`` (training time without validation and saving)."""
     return [int(x) for x in re.findall(r"\| train \| .*?\| train_wall (\d+)", log_text)]
@@ -90,7 +73,7 @@ def main():
     for name, model in MODELS.items():
         save_dir = options.out / name
         save_dir.mkdir(parents=True, exist_ok=True)
-        if finished_updates(save_dir) < options.max_update:  # fairseq would train one more update otherwise
+        if checkpoint_updates(save_dir / "checkpoint_last.pt") < options.max_update:  # fairseq would train one more update otherwise
             commands[name] = (train_command(options.data, model, save_dir, options.max_update, options.max_tokens), save_dir / "train.log")
     if commands:
         train_side_by_side(commands, threads=max(1, (os.cpu_count() or 2) // len(MODELS)))

@@ -30,7 +30,6 @@ result.json) are skipped.
 import argparse
 import json
 import os
-import re
 import shlex
 import statistics
 import subprocess
@@ -43,19 +42,12 @@ from typing import Dict, List, Optional
 
 import torch
 
-from fmm_fairseq.studies import BIN, StudyError, json_records, run_logged, write_keeping_notes
+from fmm_fairseq.studies import (
+    BIN, LM_MODEL_SIZE, LM_SCHEDULE, json_records, perplexity, run_logged, valid_curve, write_keeping_notes,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MODEL_SIZE = [
-    "--decoder-layers", "2", "--decoder-embed-dim", "128", "--decoder-ffn-embed-dim", "512",
-    "--decoder-input-dim", "128", "--decoder-output-dim", "128", "--decoder-attention-heads", "4",
-    "--share-decoder-input-output-embed",
-]
-SCHEDULE = [
-    "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0", "--lr", "0.002",
-    "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "150",
-]
 FMM = ["--arch", "fmmformer_lm", "--user-dir", "fmm_fairseq"]
 
 
@@ -123,7 +115,7 @@ class Budget:
     tokens_per_update: int = 4096
     tokens_per_sample: int = 512
     long_tokens_per_sample: int = 2048
-    model_size: List[str] = field(default_factory=lambda: list(MODEL_SIZE))
+    model_size: List[str] = field(default_factory=lambda: list(LM_MODEL_SIZE))
 
 
     def sample_length(self, run: Run) -> int:
@@ -142,7 +134,7 @@ def train_command(run: Run, data: Path, save_dir: Path, budget: Budget) -> List[
     return [
         str(BIN / "fairseq-train"), str(data), "--task", "language_modeling", *run.model, *budget.model_size,
         "--tokens-per-sample", str(budget.sample_length(run)), "--batch-size", str(budget.batch_size(run)),
-        *SCHEDULE, "--seed", str(run.seed), *stop, "--validate-interval-updates", str(budget.validate_every),
+        *LM_SCHEDULE, "--seed", str(run.seed), *stop, "--validate-interval-updates", str(budget.validate_every),
         "--save-interval-updates", str(budget.validate_every), "--keep-interval-updates", "1",
         "--no-epoch-checkpoints", "--save-dir", str(save_dir), "--cpu", "--num-workers", "0",
         "--log-format", "json", "--log-interval", str(max(1, budget.validate_every // 2)),
@@ -159,23 +151,10 @@ def eval_command(run: Run, data: Path, checkpoint: Path, subset: str, context_wi
     ]
 
 
-def valid_curve(train_log: str) -> List[Dict[str, float]]:
-    """(updates, valid perplexity) after every validation in a fairseq json-format log, resumes included."""
-    points = {int(stats["valid_num_updates"]): float(stats["valid_ppl"]) for stats in json_records(train_log, "valid")}
-    return [{"updates": updates, "valid_ppl": ppl} for updates, ppl in sorted(points.items())]
-
-
 def last_train_stats(train_log: str) -> Dict[str, float]:
     """The last train_inner record: words per second and cumulative training wall time."""
     stats = (json_records(train_log, "train_inner") or [{}])[-1]
     return {key: float(stats[key]) for key in ("wps", "num_updates") if key in stats}
-
-
-def perplexity(eval_output: str) -> float:
-    found = re.findall(r"Perplexity: ([0-9.]+|inf)", eval_output)
-    if not found:
-        raise StudyError("fairseq-eval-lm printed no perplexity")
-    return float(found[-1])
 
 
 def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, budget: Budget, threads: int) -> dict:
@@ -301,7 +280,7 @@ def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Bud
         f"Budget: {budget.max_update:,} updates of {budget.tokens_per_update:,} tokens for the equal-update runs; "
         f"{budget.wall_clock_hours} h of training each (fairseq `--stop-time-hours`, all {len(long_context)} at once, "
         f"{max(1, budget.threads // len(long_context))} thread(s) each) for the {budget.long_tokens_per_sample:,}-token runs. "
-        f"Model for every run: `{' '.join(budget.model_size)}` (dropout 0.1); schedule `{' '.join(SCHEDULE)}`.",
+        f"Model for every run: `{' '.join(budget.model_size)}` (dropout 0.1); schedule `{' '.join(LM_SCHEDULE)}`.",
         "Perplexities are from `fairseq-eval-lm` on `checkpoint_best.pt`; *window* rows use "
         "`--context-window` of 3/4 of the sample (every scored token sees that many tokens before it).",
         "",
@@ -359,7 +338,7 @@ def write_seeds_report(results: Dict[str, dict], runs: List[Run], docs: Path, co
         "",
         f"Every run: {budget.max_update:,} updates of {budget.tokens_per_update:,} tokens, "
         f"{budget.tokens_per_sample} tokens per sample, model `{' '.join(budget.model_size)}` (dropout 0.1), "
-        f"schedule `{' '.join(SCHEDULE)}`, `--seed` as listed; perplexities from `fairseq-eval-lm` on "
+        f"schedule `{' '.join(LM_SCHEDULE)}`, `--seed` as listed; perplexities from `fairseq-eval-lm` on "
         "`checkpoint_best.pt` (the commands are the equal-update runs' of `docs/results.md` with another seed "
         "and budget). Spread is the sample standard deviation over seeds.",
         "",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from fmm_fairseq import benchmarking
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 ARCHS = ("transformer_lm", "fmmformer_lm")
@@ -118,11 +120,11 @@ def test_a_run_over_its_limits_is_killed_and_recorded(program, limits, status):
 
 
 def test_fmm_decoding_state_is_constant_while_transformer_state_grows():
-    bench_decode, bench_common = load_script("bench_decode"), load_script("bench_common")
+    bench_decode = load_script("bench_decode")
 
     lengths, state = [8, 16, 32], {}
     for arch in ARCHS:
-        options = bench_common.model_options(arch, "", "--fmm-bandwidth 4", defaults=bench_common.QUICK_MODEL_ARGS)
+        options = benchmarking.model_options(arch, "", "--fmm-bandwidth 4", defaults=benchmarking.QUICK_MODEL_ARGS)
         model = bench_decode.build_lm(arch, options, vocab=50, max_positions=40)
         rows = bench_decode.measure_decoding(model, lengths, timed_steps=2, batch=2, vocab=50)
         state[arch] = [row["state_bytes"] for row in rows]

@@ -31,8 +31,9 @@ FMM_HELP: Dict[str, str] = {
     "feature_maps": "far field: comma-separated feature maps among elu, elu_flip, tanh, relu (their linear "
     "attentions are averaged); 'none' switches the far field off",
     "blend": "out = near_weight * near + far_weight * far, with one learned near weight per channel or per head",
-    "near_init": "initial near weight (default 1: training starts from band + far field, measured better in "
-    "docs/seeds.md; 0 is the FMMformer paper's LM recipe, training starting as linear attention)",
+    "near_init": "initial near weight (default 1 for the language model and RoBERTa: training starts from band "
+    "+ far field, measured better in docs/seeds.md; 0 for translation, measured better there, see the README; "
+    "0 is the FMMformer paper's LM recipe, training starting as linear attention)",
     "far_init": "initial (or fixed) far weight",
     "learn_far_weight": "learn the far weight too (default: fixed at its initial value)",
     "chunk_size": "sequence chunk length of the O(N) band and causal linear attention (a speed knob; results "
@@ -74,9 +75,10 @@ def option_flag(prefix: str, name: str) -> str:
     return "--" + (prefix + name).replace("_", "-")
 
 
-def set_fmm_defaults(args, prefix: str = "fmm_") -> None:
-    """Architecture helper: fill every FMM option that is not set yet with its default."""
-    for name, default in FMM_DEFAULTS.items():
+def set_fmm_defaults(args, prefix: str = "fmm_", **defaults) -> None:
+    """Architecture helper: fill every FMM option that is not set yet with its default (FMM_DEFAULTS,
+    or ``defaults`` where a model measured better with another, e.g. ``near_init=0.0``)."""
+    for name, default in {**FMM_DEFAULTS, **defaults}.items():
         setattr(args, prefix + name, safe_getattr(args, prefix + name, default))
 
 

@@ -1,5 +1,6 @@
-"""Helpers shared by bench_train.py and bench_decode.py: option parsing, model options, machine
-information, markdown tables and log-log plots. fairseq is imported only where a function needs it."""
+"""What the benchmark scripts in ``scripts/`` (bench_train.py, bench_decode.py, bench_attention.py)
+share: option parsing, model options, machine information, markdown tables and log-log plots.
+fairseq is imported only where a function needs it."""
 import argparse
 import datetime
 import json
