@@ -242,3 +242,21 @@ def test_fairseq_train_on_two_gloo_ranks_equals_one_rank_with_update_freq_2(kind
     one_lines, one_rank = train_losses(data, options, world_size=1)
     assert len(two_ranks) == len(one_rank) == 6, "\n".join(two_lines + one_lines)
     assert two_ranks == one_rank, "\n".join(two_lines + one_lines)
+
+
+def test_two_gloo_ranks_fine_tune_from_a_softmax_checkpoint_with_attention_transfer(lm_data, tmp_path):
+    """Rank 0 loads the checkpoint and fairseq pickles it to rank 1 (configuration as omegaconf objects):
+    under torch's weights-only loading rank 1 used to fail; the transfer criterion then trains on both."""
+    size = ["--decoder-layers", "1", "--decoder-embed-dim", "32", "--decoder-input-dim", "32", "--decoder-output-dim",
+            "32", "--decoder-ffn-embed-dim", "64", "--tokens-per-sample", "32", "--batch-size", "4"]
+    softmax = subprocess.run(
+        [str(BIN / "fairseq-train"), str(lm_data), "--task", "language_modeling", "--arch", "transformer_lm", *size,
+         "--optimizer", "adam", "--lr", "0.003", "--max-update", "4", "--cpu", "--num-workers", "0",
+         "--no-epoch-checkpoints", "--save-dir", str(tmp_path / "softmax")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert softmax.returncode == 0, softmax.stderr[-3000:]
+    options = ["--task", "language_modeling", "--arch", "fmmformer_lm", *size, "--fmm-learn-far-weight", "--criterion",
+               "fmm_attention_transfer", "--finetune-from-model", str(tmp_path / "softmax" / "checkpoint_last.pt")]
+    lines, losses = train_losses(lm_data, options, world_size=2)
+    assert len(losses) == 6 and losses[-1] < losses[0], "\n".join(lines)

@@ -3,8 +3,8 @@ its blend weights so that every FMM self-attention reproduces the full softmax a
 projections (an MSE per layer, as LoLCATs' attention transfer; the softmax is computed densely, at
 training length only). The loss is the sum over layers of ``FMMMultiheadAttention.transfer_loss``;
 nothing but the near and far weights receives a gradient (pass ``--fmm-learn-far-weight`` so the far
-weight learns too; on several ranks torch DDP needs ``--find-unused-parameters``, or use ``--ddp-backend
-legacy_ddp``).
+weight learns too). On several ranks ``--ddp-backend legacy_ddp`` works (tested on gloo); torch DDP
+will need ``--find-unused-parameters`` for the weights left without gradient.
 """
 import torch
 from fairseq import metrics
