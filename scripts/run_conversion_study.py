@@ -150,8 +150,10 @@ def eval_lm(plan: Plan, checkpoint: Path, subset: str, sample: int, log: Path, t
     return {"ppl": perplexity(finished.log), "seconds": round(finished.seconds, 1), "peak_mib": round(finished.peak_mib)}
 
 
-def relative(path: Path) -> str:
-    return str(path).replace(str(ROOT) + "/", "")
+def relative(path) -> str:
+    """A path, or a command line, as the report shows it: relative to the repository."""
+    text = shlex.join(path) if isinstance(path, list) else str(path)
+    return text.replace(str(ROOT) + "/", "")
 
 
 def record(path: Path, values: dict) -> dict:
@@ -186,7 +188,7 @@ def run_lm_arm(arm: Arm, plan: Plan, threads: int) -> None:
         scores = {subset: eval_lm(plan, checkpoint, subset, sample, out / "eval.log", threads)["ppl"]
                   for subset in ("valid", "test")}
         record(point, {"arm": arm.name, "label": arm.label, "extra_updates": extra, "valid_ppl": scores["valid"],
-                       "test_ppl": scores["test"], "command": shlex.join(command).replace(str(ROOT) + "/", ""), **more})
+                       "test_ppl": scores["test"], "command": relative(command), **more})
 
     if arm.start == "scratch":
         totals = [plan.base_updates] if arm.name == "softmax" else [plan.base_updates] + [
@@ -254,7 +256,7 @@ def run_context_arm(arm: Arm, plan: Plan, threads: int) -> None:
     record(result_path, {
         "arm": arm.name, "label": arm.label, "updates": updates, "train_seconds": round(train_seconds),
         "seconds_per_update": round(train_seconds / max(updates, 1), 3), "train_peak_mib": round(training.peak_mib),
-        "threads": threads, "scores": scores, "command": shlex.join(command).replace(str(ROOT) + "/", ""),
+        "threads": threads, "scores": scores, "command": relative(command),
     })
 
 
@@ -295,7 +297,7 @@ def run_translation_arm(arm: Arm, plan: Plan, threads: int) -> None:
     record(out / f"point_{extra}.json", {
         "arm": arm.name, "label": arm.label, "extra_updates": extra,
         "bleu": bleu(plan.translation_data, save / "checkpoint_last.pt", out / "eval.log", threads),
-        "command": shlex.join(command).replace(str(ROOT) + "/", ""),
+        "command": relative(command),
     })
 
 
