@@ -102,13 +102,21 @@ def perplexity(eval_output: str) -> float:
     return float(found[-1])
 
 
-def checkpoint_updates(checkpoint: Path) -> int:
-    """Updates recorded in a fairseq checkpoint (0 if there is none)."""
-    if not checkpoint.exists():
-        return 0
+def _checkpoint_state(checkpoint: Path) -> dict:
     import torch
 
     import fmm_fairseq  # noqa: F401  (lets torch>=2.6 read fairseq checkpoints)
 
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return int(state["optimizer_history"][-1]["num_updates"])
+    return torch.load(checkpoint, map_location="cpu", weights_only=False)
+
+
+def checkpoint_updates(checkpoint: Path) -> int:
+    """Updates recorded in a fairseq checkpoint (0 if there is none)."""
+    if not checkpoint.exists():
+        return 0
+    return int(_checkpoint_state(checkpoint)["optimizer_history"][-1]["num_updates"])
+
+
+def training_seconds(checkpoint: Path) -> float:
+    """The cumulative training time fairseq recorded in a checkpoint (what --stop-time-hours counts)."""
+    return float(_checkpoint_state(checkpoint)["extra_state"]["previous_training_time"])

@@ -38,7 +38,7 @@ from typing import Dict, List, Optional
 
 from fmm_fairseq.studies import (
     BIN, LM_MODEL_SIZE, LM_SCHEDULE, TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, StudyError,
-    checkpoint_updates, perplexity, run_logged, run_measured, write_keeping_notes,
+    checkpoint_updates, perplexity, run_logged, run_measured, training_seconds, write_keeping_notes,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,6 +180,9 @@ def run_lm_arm(arm: Arm, plan: Plan, threads: int) -> None:
     save.mkdir(parents=True, exist_ok=True)
     sample, log = plan.tokens_per_sample, out / "train.log"
 
+    def scored(extra: int) -> bool:
+        return (out / f"point_{extra}.json").exists()
+
     def score(checkpoint: Path, extra: int, command: List[str], **more) -> None:
         point = out / f"point_{extra}.json"
         if point.exists():
@@ -194,6 +197,8 @@ def run_lm_arm(arm: Arm, plan: Plan, threads: int) -> None:
         totals = [plan.base_updates] if arm.name == "softmax" else [plan.base_updates] + [
             plan.base_updates + extra for extra in plan.extra_updates]
         for total in totals:
+            if scored(total - plan.base_updates):
+                continue  # a resumed arm may already be past this point
             command = train_to(lambda n: lm_train_command(plan, arm.model, LM_SCHEDULE, save, sample, ["--max-update", str(n)]),
                                save, total, log, threads)
             score(save / "checkpoint_last.pt", total - plan.base_updates, command, total_updates=total)
@@ -220,6 +225,8 @@ def run_lm_arm(arm: Arm, plan: Plan, threads: int) -> None:
               total_updates=plan.base_updates + plan.transfer_updates)
         start_from, already = transfer / "checkpoint_last.pt", plan.transfer_updates
     for extra in plan.extra_updates:
+        if scored(extra):
+            continue
         command = train_to(
             lambda n: lm_train_command(plan, arm.model, fine_tune_schedule(lr, warmup), save, sample,
                                        ["--max-update", str(n)], start_from),
@@ -236,18 +243,18 @@ def run_context_arm(arm: Arm, plan: Plan, threads: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     save.mkdir(parents=True, exist_ok=True)
     long = plan.long_tokens_per_sample
+    # fairseq carries the training time of --finetune-from-model's checkpoint into --stop-time-hours
+    already = training_seconds(plan.softmax_checkpoint)
+    stop_hours = (already + plan.context_hours * 3600) / 3600
     command = lm_train_command(
         plan, arm.model + ["--max-target-positions", str(2 * long)],
         fine_tune_schedule(schedule_lr(LM_SCHEDULE, plan.base_updates), max(1, min(plan.extra_updates) // 10)),
-        save, long, ["--stop-time-hours", str(plan.context_hours), "--max-update", "1000000"], plan.softmax_checkpoint,
+        save, long, ["--stop-time-hours", f"{stop_hours:.6f}", "--max-update", "1000000"], plan.softmax_checkpoint,
     )
     print(f"[{arm.name}] fine-tuning at {long} tokens per sample for {plan.context_hours} h", flush=True)
     training = run_measured(command, out / "train.log", threads, ROOT)
-    import torch
-
-    state = torch.load(save / "checkpoint_last.pt", map_location="cpu", weights_only=False)
-    updates = int(state["optimizer_history"][-1]["num_updates"])
-    train_seconds = float(state["extra_state"]["previous_training_time"])
+    updates = checkpoint_updates(save / "checkpoint_last.pt")
+    train_seconds = training_seconds(save / "checkpoint_last.pt") - already
     scores = {}
     for length in (long, 2 * long):
         for subset in ("valid", "test"):
@@ -361,19 +368,22 @@ def lm_table(points: Dict[str, Dict[int, dict]], plan: Plan) -> List[str]:
 
 
 def target_lines(points: Dict[str, Dict[int, dict]], plan: Plan) -> List[str]:
+    """Each converted arm after the first extra updates against the two targets."""
     first = min(plan.extra_updates)
     base = points.get("softmax", {}).get(0)
-    converted = points.get("band20", {}).get(first)
     scratch = points.get("fmm_scratch", {}).get(first)
-    if not (base and converted and scratch):
+    converted = [(arm, points[arm.name][first]) for arm in LM_ARMS
+                 if arm.start != "scratch" and "--fmm-bandwidth" in arm.model and first in points.get(arm.name, {})]
+    if not (base and scratch and converted):
         return ["Targets: not all of their runs have finished yet."]
-    ratio = converted["valid_ppl"] / base["valid_ppl"]
-    return [
-        f"- converted band 20 after {first:,} extra updates: {ratio:.3f}x the softmax model's valid perplexity "
-        f"(target <= 1.02: {'met' if ratio <= 1.02 else 'missed'});",
-        f"- against FMM from scratch at the same {plan.base_updates + first:,} updates: {converted['valid_ppl']:.2f} vs "
-        f"{scratch['valid_ppl']:.2f} ({'beats it' if converted['valid_ppl'] < scratch['valid_ppl'] else 'does not beat it'}).",
-    ]
+    lines = [f"Targets after {first:,} extra updates: valid perplexity <= 1.02x the softmax model's "
+             f"({base['valid_ppl']:.2f}), and below FMM from scratch at the same {plan.base_updates + first:,} "
+             f"updates ({scratch['valid_ppl']:.2f}):", ""]
+    for arm, point in converted:
+        ratio = point["valid_ppl"] / base["valid_ppl"]
+        lines.append(f"- {arm.label}: {point['valid_ppl']:.2f}, {ratio:.3f}x ({'met' if ratio <= 1.02 else 'missed'}); "
+                     f"{'beats' if point['valid_ppl'] < scratch['valid_ppl'] else 'does not beat'} FMM from scratch.")
+    return lines
 
 
 def context_table(out_root: Path, plan: Plan) -> List[str]:
