@@ -8,6 +8,7 @@ from fmm_fairseq.attention import (
     FMMOptionError,
     band_attention,
     empty_decode_state,
+    far_sums_from,
     fmm_attention,
     fmm_attention_step,
     linear_attention,
@@ -245,6 +246,28 @@ def test_decode_steps_match_full_forward(bandwidth, maps):
         )
         torch.testing.assert_close(out, full[:, :, step : step + 1], rtol=1e-9, atol=1e-12)
         assert state["prev_key"].shape[2] <= max(bandwidth - 1, 0)
+        assert state["prev_value"].shape[2] <= max(bandwidth - 1, far_sums_from(config, 8, 8) - 1 if maps else 0)
+    assert ("far_state" in state) == bool(maps)  # 30 steps: past the switch to the sums, both ways tested
+
+
+def test_decode_steps_without_padding_then_with_it_match_full_forward():
+    """The band keeps no padding flags until a step brings padding; from then on earlier keys count as kept."""
+    config = FMMConfig(bandwidth=6, chunk_size=8)
+    q, k, v = qkv(24)
+    padding = torch.zeros(2, 24, dtype=torch.bool)
+    padding[1, 5:8] = True  # kept keys first, then (from step 6) the sums
+    near_weight, far_weight = blend_weights(3, 8, per_channel=True)
+    full = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
+    state = empty_decode_state(config, 2, 3, 8, 8, q)
+    for step in range(24):
+        step_padding = None if step < 4 else padding[:, step : step + 1]
+        out, state = fmm_attention_step(
+            q[:, :, step : step + 1], k[:, :, step : step + 1], v[:, :, step : step + 1], state,
+            config, near_weight, far_weight, step_padding,
+        )
+        torch.testing.assert_close(out, full[:, :, step : step + 1], rtol=1e-9, atol=1e-12)
+        assert ("prev_key_padding_mask" in state) == (step >= 4)
+        assert ("far_state" in state) == (step + 1 >= far_sums_from(config, 8, 8))
 
 
 @pytest.mark.parametrize(

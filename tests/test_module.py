@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from fmm_fairseq.attention import FMMConfig, fmm_attention
+from fmm_fairseq.attention import FMMConfig, far_sums_from, fmm_attention
 from fmm_fairseq.modules import FMMMultiheadAttention
 
 EMBED, HEADS = 32, 4
@@ -50,11 +50,19 @@ def test_incremental_decoding_equals_full_forward(bandwidth, maps):
         step, _ = attention(x[t : t + 1], x[t : t + 1], x[t : t + 1], incremental_state=incremental_state)
         assert (step - full[t : t + 1]).abs().max() <= 1e-5, f"step {t}"
         sizes.append(state_numel(attention, incremental_state))
-    # The state stops growing once the band is full: O(w + r d^2), independent of the step count.
-    assert len(set(sizes[max(bandwidth, 1) :])) == 1
+    # The keys are kept until the band plus the far field's sums take no more room, then the state
+    # stays O(w + r d^2) whatever the step count, never more than one key beyond that.
+    head_dim = EMBED // HEADS
+    steady_from = far_sums_from(attention.fmm, head_dim, head_dim) if maps else max(bandwidth - 1, 1)
+    assert steady_from < steps and len(set(sizes[steady_from:])) == 1
+    per_token = 3 * HEADS * (1 + len(maps)) * head_dim  # beyond the band: a value and one feature vector per map
+    assert max(sizes) <= sizes[-1] + per_token
     buffer = attention._get_input_buffer(incremental_state)
     assert buffer["prev_key"].shape[2] == max(bandwidth - 1, 0)
-    assert buffer["far_state"].shape == (3, HEADS, len(maps), EMBED // HEADS, EMBED // HEADS)
+    if maps:
+        assert buffer["far_state"].shape == (3, HEADS, len(maps), head_dim, head_dim + 1)
+        band_keys = 3 * HEADS * head_dim * min(steady_from - 1, max(bandwidth - 1, 0))
+        assert sizes[steady_from - 2] == band_keys + per_token * (steady_from - 1)  # every token's, before the sums
 
 
 def test_incremental_with_several_tokens_at_once_and_padding():

@@ -200,29 +200,22 @@ def covering_band_attention(q, k, v, causal: bool, key_padding_mask, scale: floa
 
 def band_attention_step(
     q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    past_keys: torch.Tensor,
-    past_values: torch.Tensor,
-    past_padding: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    padding: Optional[torch.Tensor],
     bandwidth: int,
-    key_padding_mask: Optional[torch.Tensor] = None,
     scale: Optional[float] = None,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One causal decoding step: the new query attends to the last w-1 keys plus its own.
+) -> torch.Tensor:
+    """One causal decoding step of the near field: the query attends to the last ``bandwidth`` of
+    ``keys`` (its own key last, as the decoder keeps them).
 
-    q, k, v: (batch, heads, 1, head_dim); past_keys/values: (batch, heads, m, head_dim) with
-    m <= w-1; past_padding: (batch, m) bool. Returns the output and the band state to keep
-    (the last w-1 keys, values and their padding flags).
+    q: (batch, heads, 1, head_dim); keys/values: (batch, heads, m, head_dim); padding: (batch, m)
+    bool, or None when no key is padded (then it is a plain softmax).
     """
     scale = q.shape[-1] ** -0.5 if scale is None else scale
-    new_padding = torch.zeros(q.shape[0], 1, dtype=torch.bool, device=q.device)
-    if key_padding_mask is not None:
-        new_padding = key_padding_mask.to(torch.bool).reshape(q.shape[0], 1)
-    keys = torch.cat([past_keys, k], dim=2)
-    values = torch.cat([past_values, v], dim=2)
-    padding = torch.cat([past_padding, new_padding], dim=1)
-    scores = (q @ keys.transpose(-1, -2)) * scale  # b h 1 m+1
-    out = masked_softmax_average(scores, ~padding[:, None, None, :], values)
-    first_kept = max(0, keys.shape[2] - (bandwidth - 1))
-    return out, keys[:, :, first_kept:], values[:, :, first_kept:], padding[:, first_kept:]
+    keys, values = keys[:, :, -bandwidth:], values[:, :, -bandwidth:]
+    scores = (q * scale) @ keys.transpose(-1, -2)  # b h 1 w
+    if padding is None:
+        weights = torch.softmax(scores, dim=-1, dtype=torch.promote_types(scores.dtype, torch.float32))
+        return weights.to(values.dtype) @ values
+    return masked_softmax_average(scores, ~padding[:, None, None, -bandwidth:], values)

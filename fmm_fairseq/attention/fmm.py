@@ -23,7 +23,9 @@ import torch
 from . import kernels
 from .band import band_attention, band_attention_step
 from .feature_maps import resolve_feature_maps
-from .lowrank import DEFAULT_EPS, accumulation_dtype, mean_linear_attention, mean_linear_attention_step
+from .lowrank import (
+    DEFAULT_EPS, accumulation_dtype, mean_linear_attention, mean_linear_attention_cached_step, mean_linear_attention_step,
+)
 
 
 BACKENDS = ("auto", "torch", "triton")
@@ -119,16 +121,24 @@ def fmm_attention(
 def empty_decode_state(
     config: FMMConfig, batch: int, heads: int, head_dim: int, value_dim: int, like: torch.Tensor
 ) -> Dict[str, torch.Tensor]:
-    """Decoder state before the first token: an empty band ring and zero far-field sums."""
-    maps = len(config.feature_maps)
-    sums_dtype = accumulation_dtype(like.dtype)
-    return {
+    """Decoder state before the first token: no keys yet (see ``fmm_attention_step``)."""
+    state = {
         "prev_key": like.new_zeros(batch, heads, 0, head_dim),
         "prev_value": like.new_zeros(batch, heads, 0, value_dim),
-        "prev_key_padding_mask": torch.zeros(batch, 0, dtype=torch.bool, device=like.device),
-        "far_state": torch.zeros(batch, heads, maps, head_dim, value_dim, dtype=sums_dtype, device=like.device),
-        "far_normaliser": torch.zeros(batch, heads, maps, head_dim, dtype=sums_dtype, device=like.device),
     }
+    if config.has_far:
+        maps, dtype = len(config.feature_maps), accumulation_dtype(like.dtype)
+        state["prev_key_features"] = torch.zeros(batch, heads, maps, 0, head_dim, dtype=dtype, device=like.device)
+    return state
+
+
+def far_sums_from(config: FMMConfig, head_dim: int, value_dim: int) -> int:
+    """The number of tokens from which the band's last w-1 values plus the far field's sums [S | z]
+    (maps * d * (dv + 1) numbers per head) take no more room than every value and key feature
+    phi_l(k) kept (the band's w-1 keys are kept either way)."""
+    maps = len(config.feature_maps)
+    kept = max(config.bandwidth - 1, 0) * value_dim + maps * head_dim * (value_dim + 1)
+    return -(-kept // (value_dim + maps * head_dim))
 
 
 def fmm_attention_step(
@@ -143,23 +153,58 @@ def fmm_attention_step(
 ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
     """One causal decoding step (length 1) from ``state``; returns the output and the new state.
 
-    The state holds O(w + r * d^2) numbers per head however many steps were taken: the last w-1
-    keys/values (and their padding flags) and, per feature map, S = sum phi(k) v^T, z = sum phi(k).
+    The band needs the last w-1 keys and values (``prev_key``, ``prev_value``). For the far field the
+    state holds whichever is smaller: while few tokens were seen, every value and key feature phi_l(k)
+    (``prev_value`` then holds them all, ``prev_key_features``; the far field is summed over them at
+    each step, as softmax attention's cache is); from ``far_sums_from`` tokens on, per feature map the
+    sums ``far_state`` = [S | z] = [sum phi(k) v^T | sum phi(k)]: O(w + r * d^2) numbers per head
+    however many steps follow. ``prev_key_padding_mask`` flags the kept values' tokens that were
+    padding; it joins the state at the first padded step.
     """
     if not config.causal:
         raise ValueError("incremental decoding needs a causal FMM layer")
+    past = state["prev_value"].shape[2]
+    keys = torch.cat([state["prev_key"], k], dim=2)  # the last w at most
+    values = torch.cat([state["prev_value"], v], dim=2)  # all of them while the far field keeps them
+    padding = _kept_padding(state.get("prev_key_padding_mask"), key_padding_mask, q.shape[0], past)
+    new_state: Dict[str, torch.Tensor] = {}
+    band_keep = keep = max(config.bandwidth - 1, 0)
     out = None
-    new_state = dict(state)
     if config.has_near:
-        near, new_state["prev_key"], new_state["prev_value"], new_state["prev_key_padding_mask"] = band_attention_step(
-            q, k, v, state["prev_key"], state["prev_value"], state["prev_key_padding_mask"],
-            config.bandwidth, key_padding_mask,
-        )
-        out = near_weight * near
+        out = near_weight * band_attention_step(q, keys, values, padding, config.bandwidth)
     if config.has_far:
-        far, new_state["far_state"], new_state["far_normaliser"] = mean_linear_attention_step(
-            q, k, v, state["far_state"], state["far_normaliser"], resolve_feature_maps(config.feature_maps),
-            key_padding_mask, config.normalize_features, config.eps,
-        )
+        feature_maps = resolve_feature_maps(config.feature_maps)
+        if "far_state" in state:
+            far, new_state["far_state"] = mean_linear_attention_step(
+                q, k, v, state["far_state"], feature_maps, key_padding_mask, config.normalize_features, config.eps
+            )
+        else:
+            to_sums = past + 1 >= far_sums_from(config, q.shape[-1], v.shape[-1])
+            far, features, sums = mean_linear_attention_cached_step(
+                q, k, state["prev_key_features"], values, feature_maps, key_padding_mask,
+                config.normalize_features, config.eps, return_sums=to_sums,
+            )
+            if to_sums:
+                new_state["far_state"] = sums
+            else:
+                new_state["prev_key_features"], keep = features, past + 1
         out = far_weight * far if out is None else torch.addcmul(out, far_weight, far)
+    new_state["prev_key"] = keys[:, :, keys.shape[2] - min(band_keep, keys.shape[2]):]
+    first_kept = past + 1 - min(keep, past + 1)
+    new_state["prev_value"] = values[:, :, first_kept:]
+    if padding is not None:
+        new_state["prev_key_padding_mask"] = padding[:, first_kept:]
     return out, new_state
+
+
+def _kept_padding(
+    past: Optional[torch.Tensor], new: Optional[torch.Tensor], batch: int, past_length: int
+) -> Optional[torch.Tensor]:
+    """Padding flags of the kept keys and the new one, (batch, past_length + 1); None if none is padded yet."""
+    if past is None and new is None:
+        return None
+    device = (past if past is not None else new).device
+    if past is None:
+        past = torch.zeros(batch, past_length, dtype=torch.bool, device=device)
+    new = torch.zeros(batch, 1, dtype=torch.bool, device=device) if new is None else new.to(torch.bool).reshape(batch, 1)
+    return torch.cat([past, new], dim=1)

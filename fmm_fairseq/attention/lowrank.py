@@ -38,9 +38,9 @@ def stacked_features(
     Padded keys' features are 0, so they add nothing to any sum.
     """
     dtype = accumulation_dtype(q.dtype)
-    q, k = q.to(dtype), k.to(dtype)
-    phi_q = torch.stack([apply_feature_map(phi, q, normalize) for phi in feature_maps], dim=2)
-    phi_k = torch.stack([apply_feature_map(phi, k, normalize) for phi in feature_maps], dim=2)
+    both = torch.cat([q, k], dim=-2).to(dtype)  # one feature pass for queries and keys
+    phi = torch.stack([apply_feature_map(feature_map, both, normalize) for feature_map in feature_maps], dim=2)
+    phi_q, phi_k = phi.split([q.shape[-2], k.shape[-2]], dim=-2)
     if key_padding_mask is not None:
         phi_k = phi_k.masked_fill(key_padding_mask.to(torch.bool)[:, None, None, :, None], 0.0)
     return phi_q, phi_k
@@ -265,22 +265,58 @@ def mean_linear_attention_step(
     q: torch.Tensor,
     k: torch.Tensor,
     v: torch.Tensor,
-    state: torch.Tensor,
-    normaliser: torch.Tensor,
+    sums: torch.Tensor,
     feature_maps: Sequence[FeatureMap],
     key_padding_mask: Optional[torch.Tensor] = None,
     normalize_features: bool = True,
     eps: float = DEFAULT_EPS,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One causal decoding step of the far field (all maps).
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """One causal decoding step of the far field (all maps) from the running sums.
 
-    q, k, v: (batch, heads, 1, head_dim); state S: (batch, heads, maps, d, dv) and normaliser z:
-    (batch, heads, maps, d), both in ``accumulation_dtype``. Returns the output (mean over maps)
-    and the updated (S, z).
+    q, k, v: (batch, heads, 1, head_dim); sums: (batch, heads, maps, d, dv + 1) in
+    ``accumulation_dtype``, [S | z] with S = sum_j phi(k_j) v_j^T and z = sum_j phi(k_j), so that one
+    product phi(q) [S | z] gives numerator and normaliser. Returns the mean over maps of
+    phi(q).S / (phi(q).z + eps) and the sums with the new key added.
     """
     phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)  # b h r 1 d
-    state = state + phi_k.transpose(-1, -2) @ v.to(phi_k.dtype)[:, :, None]
-    normaliser = normaliser + phi_k[..., 0, :]
-    numerator = phi_q @ state  # b h r 1 dv
-    denominator = (phi_q[..., 0, :] * normaliser).sum(-1)[..., None, None]
-    return (numerator / (denominator + eps)).mean(dim=2).to(v.dtype), state, normaliser
+    sums = torch.addcmul(sums, phi_k.transpose(-1, -2), _with_ones(v, sums.dtype))
+    return _far_ratio(phi_q @ sums, eps).to(v.dtype), sums
+
+
+def mean_linear_attention_cached_step(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    past_features: torch.Tensor,
+    values: torch.Tensor,
+    feature_maps: Sequence[FeatureMap],
+    key_padding_mask: Optional[torch.Tensor] = None,
+    normalize_features: bool = True,
+    eps: float = DEFAULT_EPS,
+    return_sums: bool = False,
+) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """The same step computed from the keys' features themselves: the mean over maps of
+    sum_j (phi(q).phi(k_j)) v_j / (sum_j phi(q).phi(k_j) + eps), O(m d) per map for m keys,
+    cheaper than the sums while m is small. With ``return_sums`` also their sums [S | z] (see above).
+
+    q, k: (batch, heads, 1, d); past_features: phi of the earlier keys, (batch, heads, maps, m, d) in
+    ``accumulation_dtype`` (0 where padded); values: (batch, heads, m + 1, dv), the new one last.
+    Returns the output, the features with the new key's appended, and the sums or None.
+    """
+    phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)  # b h r 1 d
+    features = torch.cat([past_features, phi_k], dim=-2)  # b h r m+1 d
+    values_and_one = _with_ones(values, features.dtype)  # b h 1 m+1 dv+1
+    scores = (phi_q @ features.transpose(-1, -2)).squeeze(-2)  # b h r m+1: the maps as rows, values not copied per map
+    out = _far_ratio((scores @ values_and_one[:, :, 0]).unsqueeze(-2), eps).to(values.dtype)
+    return out, features, (features.transpose(-1, -2) @ values_and_one if return_sums else None)
+
+
+def _with_ones(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """[v, 1] in ``dtype`` with a maps axis: (batch, heads, 1, m, dv + 1)."""
+    values = values.to(dtype)
+    return torch.cat([values, torch.ones_like(values[..., :1])], dim=-1)[:, :, None]
+
+
+def _far_ratio(numerator_and_normaliser: torch.Tensor, eps: float) -> torch.Tensor:
+    """(batch, heads, maps, 1, dv + 1) products with [S | z] -> the mean over maps of S-part / (z-part + eps)."""
+    out = numerator_and_normaliser[..., :-1] / (numerator_and_normaliser[..., -1:] + eps)
+    return out.mean(dim=2)

@@ -2,7 +2,8 @@
 
 Same forward signature and (time, batch, channel) layout. One set of q/k/v/out projections feeds
 both fields (as in the seed paper); the math lives in ``fmm_fairseq.attention``. Incremental
-decoding keeps O(w + r * d^2) numbers per head: the last w-1 keys/values and per-map sums.
+decoding keeps the keys and values while they are few, then O(w + r * d^2) numbers per head: the
+last w-1 keys/values and per-map sums (``fmm_attention_step``).
 """
 import math
 from typing import Dict, Optional, Tuple
@@ -183,7 +184,7 @@ class FMMMultiheadAttention(nn.Module):
     def _decode(self, q, k, v, key_padding_mask, incremental_state) -> Tensor:
         """Steps through the new positions one by one from the saved state, then saves it."""
         saved = self._get_input_buffer(incremental_state)
-        state = saved if "far_state" in saved else empty_decode_state(
+        state = saved if "prev_key" in saved else empty_decode_state(
             self.fmm, q.shape[0], self.num_heads, self.head_dim, self.head_dim, q
         )
         outputs = []
@@ -195,7 +196,7 @@ class FMMMultiheadAttention(nn.Module):
             )
             outputs.append(out)
         self._set_input_buffer(incremental_state, state)
-        return torch.cat(outputs, dim=2)
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
 
     @torch.jit.unused
     def reorder_incremental_state(self, incremental_state, new_order: Tensor):
