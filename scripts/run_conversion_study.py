@@ -184,13 +184,12 @@ def run_lm_arm(arm: Arm, plan: Plan, threads: int) -> None:
         return (out / f"point_{extra}.json").exists()
 
     def score(checkpoint: Path, extra: int, command: List[str], **more) -> None:
-        point = out / f"point_{extra}.json"
-        if point.exists():
+        if scored(extra):
             return
         print(f"[{arm.name}] scoring {relative(checkpoint)} ({extra} extra updates)", flush=True)
         scores = {subset: eval_lm(plan, checkpoint, subset, sample, out / "eval.log", threads)["ppl"]
                   for subset in ("valid", "test")}
-        record(point, {"arm": arm.name, "label": arm.label, "extra_updates": extra, "valid_ppl": scores["valid"],
+        record(out / f"point_{extra}.json", {"arm": arm.name, "label": arm.label, "extra_updates": extra, "valid_ppl": scores["valid"],
                        "test_ppl": scores["test"], "command": relative(command), **more})
 
     if arm.start == "scratch":
@@ -211,7 +210,7 @@ def run_lm_arm(arm: Arm, plan: Plan, threads: int) -> None:
         converted = save / "converted.pt"
         convert = [sys.executable, str(ROOT / "scripts" / "convert_to_fmm.py"), str(softmax), str(converted),
                    "--fmm-bandwidth", str(arm.converted_bandwidth)]
-        if not (out / "point_0.json").exists():
+        if not scored(0):
             run_logged(convert, out / "convert.log", threads, ROOT)
         score(converted, 0, convert, total_updates=plan.base_updates)
     if arm.start == "transfer":

@@ -304,10 +304,14 @@ def mean_linear_attention_cached_step(
     """
     phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)  # b h r 1 d
     features = torch.cat([past_features, phi_k], dim=-2)  # b h r m+1 d
-    values_and_one = _with_ones(values, features.dtype)  # b h 1 m+1 dv+1
+    kept_values = values.to(features.dtype)
     scores = (phi_q @ features.transpose(-1, -2)).squeeze(-2)  # b h r m+1: the maps as rows, values not copied per map
-    out = _far_ratio((scores @ values_and_one[:, :, 0]).unsqueeze(-2), eps).to(values.dtype)
-    return out, features, (features.transpose(-1, -2) @ values_and_one if return_sums else None)
+    out = (scores @ kept_values) / (scores.sum(dim=-1, keepdim=True) + eps)  # b h r dv
+    sums = None
+    if return_sums:
+        s_part = features.transpose(-1, -2) @ kept_values[:, :, None]  # b h r d dv
+        sums = torch.cat([s_part, features.sum(dim=-2)[..., None]], dim=-1)
+    return out.mean(dim=2, keepdim=True).to(values.dtype), features, sums
 
 
 def _with_ones(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
