@@ -23,7 +23,6 @@ resumes each run from its checkpoint_last.pt; finished runs (with a result.json)
 """
 import argparse
 import json
-import re
 import shlex
 import subprocess
 import sys

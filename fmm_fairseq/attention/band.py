@@ -7,8 +7,8 @@ Padded keys (``key_padding_mask`` True) get no weight; a query with no visible k
 
 Queries are processed in chunks of ``chunk_size``; each chunk scores only the keys its band can
 reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists.
-Chunks run in blocks; the backward pass recomputes each block's scores from q, k and the saved
-log-normalisers, so training keeps O(N) numbers, not O(N * w). A band that covers the whole
+Chunks run in blocks; the backward pass recomputes each block's softmax from q and k, so training
+keeps O(N) numbers, not O(N * w). A band that covers the whole
 sequence (w >= N) is plain softmax attention and runs as one SDPA call.
 Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, length).
 """
@@ -36,21 +36,21 @@ def masked_softmax_average(
 
     The softmax runs in fp32 at least (as fairseq's own attention does under fp16).
     """
-    weights, _, _ = _visible_softmax(scores, visible)
+    hidden = ~visible
+    weights = _visible_softmax(scores, hidden, hidden.all(dim=-1, keepdim=True))
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p, training=True)
     return weights.to(values.dtype) @ values
 
 
-def _visible_softmax(scores: torch.Tensor, visible: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """softmax over the visible keys in fp32 (0 where nothing is visible), with the row maximum
-    and the row sum of exp(score - maximum) that normalised it."""
-    scores = scores.to(torch.promote_types(scores.dtype, torch.float32)).masked_fill(~visible, float("-inf"))
-    row_max = scores.amax(dim=-1, keepdim=True)
-    row_max = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max))
-    weights = torch.exp(scores - row_max)
-    total = weights.sum(dim=-1, keepdim=True)
-    return weights / total.clamp_min(torch.finfo(weights.dtype).tiny), row_max, total
+def _visible_softmax(scores: torch.Tensor, hidden: torch.Tensor, empty_rows: Optional[torch.Tensor]) -> torch.Tensor:
+    """softmax over the keys not ``hidden``, in fp32 at least; 0 on ``empty_rows`` (no visible key;
+    None when there is none). One fused softmax: torch's exp is several times slower on the -inf
+    of hidden keys than softmax is."""
+    weights = torch.softmax(
+        scores.masked_fill(hidden, float("-inf")), dim=-1, dtype=torch.promote_types(scores.dtype, torch.float32)
+    )
+    return weights if empty_rows is None else weights.masked_fill(empty_rows, 0.0)
 
 
 CHUNKS_PER_BLOCK = 16  # query chunks processed together; temporaries are O(block), not O(N)
@@ -64,19 +64,27 @@ class _BandWindows:
     """
 
     def __init__(self, q, bandwidth: int, causal: bool, key_padding_mask, chunk_size: int):
-        batch, heads, self.length, _ = q.shape
+        self.length = q.shape[2]
         self.left, self.right = band_reach(bandwidth, causal)
         self.chunk = min(chunk_size, self.length)
         self.num_chunks = -(-self.length // self.chunk)
         self.padded = self.num_chunks * self.chunk
         self.window = self.chunk + self.left + self.right
         self.key_pad = (self.left, self.padded - self.length + self.right)
-        key_exists = torch.ones(batch, self.length, dtype=torch.bool, device=q.device)
+        key_exists = torch.ones(1, self.length, dtype=torch.bool, device=q.device)  # broadcast over the batch
         if key_padding_mask is not None:
             key_exists = ~key_padding_mask.to(torch.bool)
         window_keys_exist = F.pad(key_exists, self.key_pad, value=False).unfold(1, self.window, self.chunk)  # b n w
         in_window = in_band(self.chunk, self.window, self.left, self.left, self.right, q.device)
-        self.visible = in_window[None, None, None] & window_keys_exist[:, None, :, None, :]  # b 1 n c w
+        self.hidden = ~(in_window[None, None, None] & window_keys_exist[:, None, :, None, :])  # b (or 1) 1 n c w
+        empty_rows = self.hidden.all(dim=-1, keepdim=True)  # queries that see no key (padding, past the end)
+        self.empty_rows = empty_rows if bool(empty_rows.any()) else None
+
+    def weights(self, scaled_queries: torch.Tensor, key_windows: torch.Tensor, block: slice) -> torch.Tensor:
+        """The band's softmax weights of a block, (b, h, n, chunk, window), fp32 at least."""
+        scores = scaled_queries @ key_windows.transpose(-1, -2)
+        empty_rows = None if self.empty_rows is None else self.empty_rows[:, :, block]
+        return _visible_softmax(scores, self.hidden[:, :, block], empty_rows)
 
     def blocks(self):
         return [slice(first, min(first + CHUNKS_PER_BLOCK, self.num_chunks))
@@ -91,71 +99,76 @@ class _BandWindows:
         """(b, h, length, d) -> (b, h, n, window, d): overlapping windows (a view of one padded copy)."""
         return F.pad(x, (0, 0) + self.key_pad).unfold(2, self.window, self.chunk).transpose(-1, -2)
 
+    def padded_key_grads(self, x: torch.Tensor) -> torch.Tensor:
+        """Zeros for the gradient along the padded key axis, a whole number of chunks long, so that
+        ``add_windows`` can view it as (b, h, chunks, chunk, d)."""
+        pieces = -(-self.window // self.chunk)
+        return x.new_zeros(x.shape[0], x.shape[1], (self.num_chunks + pieces - 1) * self.chunk, x.shape[-1])
+
     def add_windows(self, padded_keys_grad: torch.Tensor, window_grads: torch.Tensor, block: slice) -> None:
-        """Adds a block's (b, h, n, window, d) gradients into the padded key axis, overlaps summed."""
+        """Adds a block's (b, h, n, window, d) gradients into the padded key axis, overlaps summed.
+
+        Window c covers padded keys [c * chunk, c * chunk + window); cut into chunk-long pieces, piece p
+        of every window lands on chunk c + p, so each piece is one strided add for the whole block.
+        """
         batch, heads, n, window, dim = window_grads.shape
-        span = (n - 1) * self.chunk + window
-        columns = window_grads.permute(0, 1, 4, 3, 2).reshape(batch * heads, dim * window, n)
-        folded = F.fold(columns, (span, 1), (window, 1), stride=(self.chunk, 1))  # (b h) d span 1
-        start = block.start * self.chunk
-        padded_keys_grad[:, :, start : start + span] += folded.view(batch, heads, dim, span).transpose(-1, -2)
+        grad_chunks = padded_keys_grad.view(batch, heads, -1, self.chunk, dim)
+        for piece, first in enumerate(range(0, window, self.chunk)):
+            part = window_grads[:, :, :, first : first + self.chunk]
+            target = block.start + piece
+            grad_chunks[:, :, target : target + n, : part.shape[3]] += part
 
     def unpad_keys(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :, self.left : self.left + self.length]
 
 
 class _BandAttentionFunction(torch.autograd.Function):
-    """Banded softmax attention, block by block; backward recomputes the scores from q, k and the
-    saved log-normalisers (and dropout mask), so nothing of size N x window is kept."""
+    """Banded softmax attention, block by block; backward recomputes each block's weights from q and
+    k (and keeps the dropout mask), so nothing of size N x window is kept."""
 
     @staticmethod
     def forward(ctx, q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p):
         layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size)
-        q_chunks, k_windows, v_windows = layout.query_chunks(q), layout.key_windows(k), layout.key_windows(v)
+        q_chunks, k_windows, v_windows = layout.query_chunks(q * scale), layout.key_windows(k), layout.key_windows(v)
         out = v.new_empty(q_chunks.shape[:-1] + (v.shape[-1],))
-        log_normalisers, keep_masks = [], []
+        keep_masks = []
         for block in layout.blocks():
-            scores = q_chunks[:, :, block] @ k_windows[:, :, block].transpose(-1, -2) * scale
-            weights, row_max, total = _visible_softmax(scores, layout.visible[:, :, block])
-            # log(sum exp): +inf where no key is visible, so that exp(score - it) is 0 there too
-            log_normalisers.append(torch.where(total > 0, row_max + torch.log(total), torch.full_like(total, float("inf"))))
+            weights = layout.weights(q_chunks[:, :, block], k_windows[:, :, block], block)
             if dropout_p > 0.0:
                 keep = torch.empty_like(weights, dtype=torch.bool).bernoulli_(1.0 - dropout_p)
                 keep_masks.append(keep)
                 weights = weights * keep / (1.0 - dropout_p)
             out[:, :, block] = weights.to(v.dtype) @ v_windows[:, :, block]
-        ctx.save_for_backward(q, k, v, torch.cat(log_normalisers, dim=2), *keep_masks)
+        ctx.save_for_backward(q, k, v, *keep_masks)
         ctx.settings = (bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p)
         return out.reshape(out.shape[0], out.shape[1], layout.padded, -1)[:, :, : layout.length]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        q, k, v, log_normaliser, *keep_masks = ctx.saved_tensors
+        q, k, v, *keep_masks = ctx.saved_tensors
         bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p = ctx.settings
         layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size)
-        q_chunks, k_windows, v_windows = layout.query_chunks(q), layout.key_windows(k), layout.key_windows(v)
+        q_chunks, k_windows, v_windows = layout.query_chunks(q * scale), layout.key_windows(k), layout.key_windows(v)
         grad_out = layout.query_chunks(grad_out)
         grad_q = torch.empty_like(q_chunks)
-        padded_keys = layout.left + layout.padded + layout.right
-        grad_k = k.new_zeros(k.shape[0], k.shape[1], padded_keys, k.shape[-1])
-        grad_v = v.new_zeros(v.shape[0], v.shape[1], padded_keys, v.shape[-1])
+        grad_k, grad_v = layout.padded_key_grads(k), layout.padded_key_grads(v)
         for index, block in enumerate(layout.blocks()):
             keys, values, queries, grads = k_windows[:, :, block], v_windows[:, :, block], q_chunks[:, :, block], grad_out[:, :, block]
-            scores = (queries @ keys.transpose(-1, -2) * scale).to(log_normaliser.dtype)
-            weights = torch.exp(scores.masked_fill(~layout.visible[:, :, block], float("-inf")) - log_normaliser[:, :, block])
+            weights = layout.weights(queries, keys, block)
             grad_weights = (grads @ values.transpose(-1, -2)).to(weights.dtype)
             if dropout_p > 0.0:
                 keep = keep_masks[index] / (1.0 - dropout_p)
                 used_weights, grad_weights = weights * keep, grad_weights * keep
             else:
                 used_weights = weights
+            # d/d scores of softmax: weights * (grad_weights - sum(grad_weights * weights)); scores = (q * scale) . k
             grad_scores = weights * (grad_weights - (grad_weights * weights).sum(dim=-1, keepdim=True))
-            grad_scores = (grad_scores * scale).to(q.dtype)
+            grad_scores = grad_scores.to(q.dtype)
             grad_q[:, :, block] = grad_scores @ keys
             layout.add_windows(grad_k, grad_scores.transpose(-1, -2) @ queries, block)
             layout.add_windows(grad_v, used_weights.to(v.dtype).transpose(-1, -2) @ grads, block)
-        grad_q = grad_q.reshape(q.shape[0], q.shape[1], layout.padded, -1)[:, :, : layout.length]
+        grad_q = grad_q.reshape(q.shape[0], q.shape[1], layout.padded, -1)[:, :, : layout.length] * scale
         return grad_q, layout.unpad_keys(grad_k), layout.unpad_keys(grad_v), None, None, None, None, None, None
 
 

@@ -103,6 +103,9 @@ def fmm_attention(
     """Full-sequence FMM attention, (batch, heads, length, head_dim) in and out, O(N) cost."""
     if config.uses_triton(q):
         return kernels.fmm_attention(q, k, v, config, near_weight, far_weight, key_padding_mask, dropout_p)
+    # one copy each up front: both fields cut q, k, v into chunks, which would copy a strided view
+    # (such as fairseq's (time, batch, channel) projections seen as heads) at every use
+    q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
     out = None
     if config.has_near:
         near = band_attention(

@@ -52,12 +52,13 @@ CHUNKS_PER_BLOCK = 16  # chunks processed together; memory beyond q, k, v and th
 class _ChunkedCausalFarField:
     """The causal far field of one input, in blocks of chunks, with a hand-written backward.
 
-    Tensors are laid out (batch, heads, chunk, map, position, feature). Values get a column of
-    ones, W = [v, 1], so one product gives the numerator phi(q).S and the normaliser phi(q).z.
+    Tensors are laid out (batch, heads, chunk, position, feature), one set per feature map (the maps
+    run one after the other on the same W, so nothing shared is copied per map). Values get a column
+    of ones, W = [v, 1], so one product gives the numerator phi(q).S and the normaliser phi(q).z.
     The sum-to-one rescaling of phi(q) cancels in their ratio except against eps, so it is applied
     as eps * sum(phi(q)) rather than by dividing every feature. Blocks of CHUNKS_PER_BLOCK chunks
-    run one after the other, passing on the running state S = sum phi(k)^T W (and, backward, its
-    gradient), so no temporary is longer than a block.
+    run one after the other, passing on each map's running state S = sum phi(k)^T W (and, backward,
+    its gradient), so no temporary is longer than a block.
     """
 
     def __init__(self, q, k, v, feature_maps, key_padding_mask, chunk_size: int, normalize: bool, eps: float):
@@ -66,25 +67,20 @@ class _ChunkedCausalFarField:
         self.chunk = min(chunk_size, self.length)
         self.num_chunks = -(-self.length // self.chunk)
         self.pad = self.num_chunks * self.chunk - self.length
-        self.maps, self.normalize, self.eps = len(feature_maps), normalize, eps
+        self.normalize, self.eps = normalize, eps
         self.feature_maps = feature_maps
         self.padded_keys = None
         if key_padding_mask is not None:
             padded = F.pad(key_padding_mask.to(torch.bool), (0, self.pad))
-            self.padded_keys = padded.view(batch, 1, self.num_chunks, 1, self.chunk, 1)
-        self.values = self.chunks(v)  # b h n c dv
-        self.state_shape = (batch, heads, 1, self.maps, q.shape[-1], v.shape[-1] + 1)
+            self.padded_keys = padded.view(batch, 1, self.num_chunks, self.chunk, 1)
+        self.values = self.chunks(F.pad(v, (0, 1), value=1.0))  # W = [v, 1]: b h n c dv+1
+        self.state_shape = (batch, heads, 1, q.shape[-1], v.shape[-1] + 1)
 
     def chunks(self, x: torch.Tensor) -> torch.Tensor:
         """(b, h, length, d) -> (b, h, chunks, chunk, d), zero-padded, in the accumulation dtype."""
         batch, heads = x.shape[:2]
         x = F.pad(x.to(self.dtype), (0, 0, 0, self.pad)) if self.pad else x.to(self.dtype)
         return x.reshape(batch, heads, self.num_chunks, self.chunk, x.shape[-1])
-
-    def values_with_ones(self, block: slice) -> torch.Tensor:
-        """W = [v, 1] of a block, (b, h, n, c, dv+1)."""
-        values = self.values[:, :, block]
-        return torch.cat([values, values.new_ones(values.shape[:-1] + (1,))], dim=-1)
 
     def unchunk(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """(b, h, chunks, chunk, d) -> (b, h, length, d) in ``dtype``."""
@@ -94,121 +90,134 @@ class _ChunkedCausalFarField:
         return [slice(first, min(first + CHUNKS_PER_BLOCK, self.num_chunks))
                 for first in range(0, self.num_chunks, CHUNKS_PER_BLOCK)]
 
-    def features(self, q_chunks, k_chunks, block: slice):
-        """phi(q) (not rescaled) and phi(k) (rescaled, 0 at padded keys) of a block, (b, h, n, r, c, d)."""
-        phi_q = torch.stack([phi(q_chunks) for phi in self.feature_maps], dim=3)
-        phi_k = torch.stack([apply_feature_map(phi, k_chunks, self.normalize) for phi in self.feature_maps], dim=3)
+    def block_values(self, block: slice) -> torch.Tensor:
+        """W of a block, contiguous: every product with it would copy the strided slice otherwise."""
+        return self.values[:, :, block].contiguous()
+
+    def features(self, phi, q_chunks, k_chunks, block: slice):
+        """phi(q) (not rescaled) and phi(k) (rescaled, 0 at padded keys) of a block, (b, h, n, c, d)."""
+        phi_k = apply_feature_map(phi, k_chunks, self.normalize)
         if self.padded_keys is not None:
             phi_k = phi_k.masked_fill(self.padded_keys[:, :, block], 0.0)
-        return phi_q, phi_k
+        return phi(q_chunks), phi_k
 
     def eps_term(self, phi_q: torch.Tensor) -> torch.Tensor:
-        """eps, times sum(phi(q)) when the features are rescaled to sum to 1; (b, h, n, r, c, 1)."""
+        """eps, times sum(phi(q)) when the features are rescaled to sum to 1; (b, h, n, c, 1)."""
         if not self.normalize:
             return phi_q.new_full(phi_q.shape[:-1] + (1,), self.eps)
         return self.eps * phi_q.sum(dim=-1, keepdim=True).clamp_min(1e-6)
 
     def products(self, phi_q, phi_k, values, state_in):
-        """For a block entered with state S_in: causal scores inside each chunk, the state before
-        each chunk P_c = S_in + sum_{c' < c} phi(k_c')^T W_c', and u = tril(phi(q) phi(k)^T) W + phi(q) P
-        (numerators and normalisers, (b, h, n, r, c, dv+1)); also the state after the block."""
-        chunk_states = _matmul(phi_k.transpose(-1, -2), values)  # b h n r d dv+1
-        prefix = torch.empty_like(chunk_states)  # exclusive prefix sums, never touched by a later chunk
-        prefix[:, :, :1].zero_()
-        torch.cumsum(chunk_states[:, :, :-1], dim=2, out=prefix[:, :, 1:])
-        prefix += state_in
+        """For one map and a block entered with state S_in: causal scores inside each chunk, the state
+        before each chunk P_c = S_in + sum_{c' < c} phi(k_c')^T W_c', and u = tril(phi(q) phi(k)^T) W +
+        phi(q) P (numerators and normalisers, (b, h, n, c, dv+1)); also the state after the block."""
+        chunk_states = phi_k.transpose(-1, -2) @ values  # b h n d dv+1
+        prefix = _sum_over_chunks(chunk_states, state_in, before=True)
         state_out = prefix[:, :, -1:] + chunk_states[:, :, -1:]
         del chunk_states
-        scores = (phi_q @ phi_k.transpose(-1, -2)).tril_()  # b h n r c c
-        u = _matmul(scores, values)
+        scores = (phi_q @ phi_k.transpose(-1, -2)).tril_()  # b h n c c
+        u = scores @ values
         u += phi_q @ prefix
         return scores, prefix, u, state_out
 
     def forward(self, q, k):
-        """far = mean over maps of numerator / (normaliser + eps term), (b, h, n, c, dv); and the
-        state entering every block (for the backward pass)."""
+        """far = mean over maps of numerator / (normaliser + eps term), (b, h, n, c, dv); and every
+        map's state entering every block (for the backward pass)."""
         q_chunks, k_chunks = self.chunks(q), self.chunks(k)
-        far = torch.empty_like(self.values)
-        state = self.values.new_zeros(self.state_shape)
+        far = self.values.new_empty(self.values.shape[:-1] + (self.values.shape[-1] - 1,))
+        states = [self.values.new_zeros(self.state_shape) for _ in self.feature_maps]
         entry_states = []
         for block in self.blocks():
-            entry_states.append(state)
-            phi_q, phi_k = self.features(q_chunks[:, :, block], k_chunks[:, :, block], block)
-            _, _, u, state = self.products(phi_q, phi_k, self.values_with_ones(block), state)
-            far[:, :, block] = (u[..., :-1] / (u[..., -1:] + self.eps_term(phi_q))).mean(dim=3)
-        return far, entry_states
+            entry_states.append(states)
+            values, states = self.block_values(block), list(states)
+            for index, phi in enumerate(self.feature_maps):
+                phi_q, phi_k = self.features(phi, q_chunks[:, :, block], k_chunks[:, :, block], block)
+                _, _, u, states[index] = self.products(phi_q, phi_k, values, states[index])
+                ratio = u[..., :-1] / (u[..., -1:] + self.eps_term(phi_q))
+                if index == 0:
+                    far[:, :, block] = ratio
+                else:
+                    far[:, :, block] += ratio
+        return far.div_(len(self.feature_maps)), entry_states
 
     def backward(self, q, k, grad_far, entry_states):
         """Gradients of sum(grad_far * far) for q, k and v, block by block from the last."""
-        q_chunks, k_chunks, grad_far = self.chunks(q), self.chunks(k), self.chunks(grad_far)
-        grad_q, grad_k = torch.zeros_like(q_chunks), torch.zeros_like(k_chunks)
-        grad_values = torch.zeros_like(self.values)
-        grad_state = self.values.new_zeros(self.state_shape)  # d loss / d (state leaving the block)
-        for block, state_in in reversed(list(zip(self.blocks(), entry_states))):
+        q_chunks, k_chunks, grad_far = self.chunks(q), self.chunks(k), self.chunks(grad_far) / len(self.feature_maps)
+        grad_q, grad_k = torch.empty_like(q_chunks), torch.empty_like(k_chunks)
+        grad_values = self.values.new_empty(self.values.shape[:-1] + (self.values.shape[-1] - 1,))
+        grad_states = [self.values.new_zeros(self.state_shape) for _ in self.feature_maps]  # d loss / d (state leaving)
+        for block, states_in in reversed(list(zip(self.blocks(), entry_states))):
+            values, grad_block = self.block_values(block), grad_far[:, :, block]
             with torch.enable_grad():
                 q_block = q_chunks[:, :, block].detach().requires_grad_()
                 k_block = k_chunks[:, :, block].detach().requires_grad_()
-                phi_q, phi_k = self.features(q_block, k_block, block)
-                eps_term = self.eps_term(phi_q)
-            values = self.values_with_ones(block)
-            with torch.no_grad():
-                scores, prefix, u, _ = self.products(phi_q, phi_k, values, state_in)
-                denominator = u[..., -1:] + eps_term
-                grad_out = grad_far[:, :, block, None] / (self.maps * denominator)  # b h n r c dv
-                grad_denominator = -(grad_out * u[..., :-1]).sum(dim=-1, keepdim=True) / denominator
-                del u
-                grad_u = torch.cat([grad_out, grad_denominator], dim=-1)
-                del grad_out
-                grad_scores = _matmul(grad_u, values.transpose(-1, -2)).tril_()
-                grad_phi_q = grad_scores @ phi_k
-                grad_phi_q += grad_u @ prefix.transpose(-1, -2)
-                del prefix
-                # d loss / d (state of chunk c) = the later chunks' grad_prefix, summed, + grad_state; summed
-                # from the end (no total minus cumsum: queries with no visible key have huge gradients)
-                grad_prefix = phi_q.transpose(-1, -2) @ grad_u
-                suffix_sums = torch.cumsum(grad_prefix.flip(2), dim=2).flip(2)  # inclusive
-                grad_chunk_states = torch.empty_like(grad_prefix)
-                grad_chunk_states[:, :, -1:] = grad_state
-                grad_chunk_states[:, :, :-1] = suffix_sums[:, :, 1:] + grad_state
-                grad_state = grad_state + suffix_sums[:, :, :1]
-                del grad_prefix
-                grad_phi_k = grad_scores.transpose(-1, -2) @ phi_q
-                grad_phi_k += values[:, :, :, None] @ grad_chunk_states.transpose(-1, -2)
-                grad_w = scores.flatten(3, 4).transpose(-1, -2) @ grad_u.flatten(3, 4)  # sums over the maps
-                grad_w += phi_k.transpose(3, 4).flatten(4, 5) @ grad_chunk_states.flatten(3, 4)
-                grad_values[:, :, block] = grad_w[..., :-1]  # the column of ones needs no gradient
-            outputs, grads = [phi_q, phi_k], [grad_phi_q, grad_phi_k]
-            if eps_term.requires_grad:  # eps * sum(phi(q)) depends on q
-                outputs.append(eps_term)
-                grads.append(grad_denominator)
+            outputs, grads, grad_w = [], [], None
+            for index, phi in enumerate(self.feature_maps):
+                with torch.enable_grad():
+                    phi_q, phi_k = self.features(phi, q_block, k_block, block)
+                    eps_term = self.eps_term(phi_q)
+                with torch.no_grad():
+                    scores, prefix, u, _ = self.products(phi_q, phi_k, values, states_in[index])
+                    denominator = u[..., -1:] + eps_term
+                    grad_u = torch.empty_like(u)  # [d loss / d numerator | d loss / d normaliser]
+                    grad_out = torch.div(grad_block, denominator, out=grad_u[..., :-1])
+                    torch.sum(grad_out * u[..., :-1], dim=-1, keepdim=True, out=grad_u[..., -1:])
+                    grad_denominator = grad_u[..., -1:].div_(denominator).neg_()
+                    del u
+                    grad_scores = (grad_u @ values.transpose(-1, -2)).tril_()
+                    grad_phi_q = grad_scores @ phi_k
+                    grad_phi_q += grad_u @ prefix.transpose(-1, -2)
+                    del prefix
+                    # d loss / d (state of chunk c) = the later chunks' grad_prefix, summed, + grad_state; summed
+                    # directly (no total minus cumsum: queries with no visible key have huge gradients)
+                    grad_prefix = phi_q.transpose(-1, -2) @ grad_u
+                    grad_chunk_states = _sum_over_chunks(grad_prefix, grad_states[index], before=False)
+                    grad_states[index] = grad_chunk_states[:, :, :1] + grad_prefix[:, :, :1]
+                    del grad_prefix
+                    grad_phi_k = grad_scores.transpose(-1, -2) @ phi_q
+                    grad_phi_k += values @ grad_chunk_states.transpose(-1, -2)
+                    grad_w_map = scores.transpose(-1, -2) @ grad_u
+                    grad_w_map += phi_k @ grad_chunk_states
+                    grad_w = grad_w_map if grad_w is None else grad_w.add_(grad_w_map)
+                outputs += [phi_q, phi_k]
+                grads += [grad_phi_q, grad_phi_k]
+                if eps_term.requires_grad:  # eps * sum(phi(q)) depends on q
+                    outputs.append(eps_term)
+                    grads.append(grad_denominator)
+            grad_values[:, :, block] = grad_w[..., :-1]  # the column of ones needs no gradient
             grad_q[:, :, block], grad_k[:, :, block] = torch.autograd.grad(outputs, (q_block, k_block), grads)
         return grad_q, grad_k, grad_values
 
 
-def _matmul(per_map: torch.Tensor, shared: torch.Tensor) -> torch.Tensor:
-    """(b, h, n, r, x, c) @ (b, h, n, c, y) -> (b, h, n, r, x, y), the shared operand not copied per map."""
-    batch, heads, n, maps, rows, _ = per_map.shape
-    flat = per_map.reshape(batch, heads, n, maps * rows, per_map.shape[-1])
-    return (flat @ shared).view(batch, heads, n, maps, rows, shared.shape[-1])
+def _sum_over_chunks(x: torch.Tensor, start: torch.Tensor, before: bool) -> torch.Tensor:
+    """start + the sum of x over the chunks strictly before (``before``) or strictly after each chunk,
+    along axis 2 of (b, h, n, ...): one product with a 0/1 triangular (n x n) matrix."""
+    n = x.shape[2]
+    ones = torch.ones(n, n, dtype=x.dtype, device=x.device)
+    triangle = ones.tril_(-1) if before else ones.triu_(1)
+    flat = x.reshape(x.shape[0] * x.shape[1], n, -1)
+    return torch.baddbmm(start.reshape(-1, 1, flat.shape[-1]), triangle.expand(flat.shape[0], n, n), flat).view(x.shape)
 
 
 class _CausalFarFieldFunction(torch.autograd.Function):
     """Causal far field whose backward recomputes the forward pass block by block: it keeps only
-    q, k, v and one running state per block."""
+    q, k, v and each map's running state entering each block."""
 
     @staticmethod
     def forward(ctx, q, k, v, feature_maps, key_padding_mask, chunk_size, normalize, eps):
         field = _ChunkedCausalFarField(q, k, v, feature_maps, key_padding_mask, chunk_size, normalize, eps)
         far, entry_states = field.forward(q, k)
-        ctx.save_for_backward(q, k, v, *entry_states)
+        ctx.save_for_backward(q, k, v, *(state for states in entry_states for state in states))
         ctx.settings = (feature_maps, key_padding_mask, chunk_size, normalize, eps)
         return field.unchunk(far, v.dtype)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_far):
-        q, k, v, *entry_states = ctx.saved_tensors
+        q, k, v, *saved_states = ctx.saved_tensors
         field = _ChunkedCausalFarField(q, k, v, *ctx.settings)
+        maps = len(field.feature_maps)
+        entry_states = [saved_states[first : first + maps] for first in range(0, len(saved_states), maps)]
         grad_q_chunks, grad_k_chunks, grad_values = field.backward(q, k, grad_far, entry_states)
         return (
             field.unchunk(grad_q_chunks, q.dtype), field.unchunk(grad_k_chunks, k.dtype),
