@@ -48,6 +48,7 @@ FMM_SETTINGS = {  # FMMConfig fields of the methods computed by this package
 NEAR_WEIGHT, FAR_WEIGHT = 0.5, 1.0
 FAST_TRANSFORMERS_MASK_FILL = -1e24  # the finite "minus infinity" fast-transformers itself uses
 START_UP_LENGTH = 64  # a worker first runs its method once at this N, measuring nothing
+CHUNK = 64  # FMMConfig's default chunk_size, which the fmm methods use
 
 METHODS = {
     "fairseq_mha": "fairseq.modules.MultiheadAttention(self_attention=True) on N x 1 x (heads*head_dim) input, "
@@ -67,6 +68,9 @@ METHODS = {
     f"local_weighted_average with local_context {2 * BANDWIDTH - 1}. Its local window is centred, so causality "
     f"needs a dense N x N additive mask (built once, cached): not linear memory. fp32 only; inputs passed "
     f"contiguous, as its own attention layers do",
+    "bmm": f"torch.bmm of the far field's typical product: (H*N/{CHUNK}) pairs of ({CHUNK} x d) @ (d x (d+1)) fp32 "
+    f"matrices, and its two gradient products backward; the rate a plain batched matmul reaches on this machine "
+    f"(the roofline column of the GFLOP/s table), not an attention",
 }
 FULL_DEFAULTS = dict(lengths=(1024, 2048, 4096, 8192, 16384, 32768, 65536), heads=8, head_dim=64, repeats=3,
                      threads=len(os.sched_getaffinity(0)), time_budget=120.0, memory_budget=16.0)
@@ -229,6 +233,12 @@ def build_method(method: str, length: int, heads: int, head_dim: int):
 
         return [x, *layer.parameters()], attend
 
+    if method == "bmm":
+        pairs = max(heads * length // CHUNK, 1)
+        a = torch.randn(pairs, CHUNK, head_dim, requires_grad=True)
+        b = torch.randn(pairs, head_dim, head_dim + 1, requires_grad=True)
+        return [a, b], lambda: torch.bmm(a, b)
+
     q, k, v = (torch.randn(1, heads, length, head_dim, requires_grad=True) for _ in range(3))
     if method == "sdpa_causal":
         return [q, k, v], lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -376,6 +386,52 @@ def run_benchmark(args):
     return rows
 
 
+def matrix_product_flops(method: str, length: int, heads: int, head_dim: int):
+    """(forward, forward+backward) floating-point operations of a method's matrix products, as its
+    algorithm computes them (a multiply-add counts 2), or None for a method without a count here.
+
+    sdpa_causal: the causal half of q k^T and of p v forward, 2 N^2 d per head; backward recomputes the
+    scores and takes four gradient products, so forward+backward is 3.5x forward. band: per query its
+    window of chunk + w - 1 keys, two products forward, five backward (scores recomputed, weights',
+    q's, k's and v's gradients). linear, per map: the four per-chunk products forward (phi(k)^T W,
+    phi(q) phi(k)^T, scores W, phi(q) P, with W = [v, 1] of width e = d + 1) and the prefix sums over
+    the chunks of each block (one triangular product), all recomputed backward, and eight gradient
+    products plus the gradient's suffix sums. tests/test_bench_attention.py checks these counts
+    against torch's FlopCounterMode.
+    """
+    d, e, chunk = head_dim, head_dim + 1, min(CHUNK, length)
+    n = -(-length // chunk) * chunk * heads  # positions the chunked methods compute: N rounded up to whole chunks
+    if method == "bmm":
+        forward = 2 * max(heads * length // CHUNK, 1) * CHUNK * d * e
+        return forward, 3 * forward
+    if method == "sdpa_causal":
+        forward = 2 * length * length * d * heads
+        return forward, 3.5 * forward
+    band = linear = (0, 0)
+    if method in ("fmm", "band"):
+        window = chunk + BANDWIDTH - 1
+        band = (4 * n * window * d, 14 * n * window * d)
+    if method in ("fmm", "linear"):
+        maps = len(FEATURE_MAP_NAMES)
+        forward = 4 * d * e + 2 * chunk * d + 2 * chunk * e
+        chunks, per_block = n // (chunk * heads), attention_math().lowrank.CHUNKS_PER_BLOCK
+        block_sizes = [min(per_block, chunks - first) for first in range(0, chunks, per_block)]
+        prefix_sums = 2 * sum(size * size for size in block_sizes) * d * e * heads  # per map and pass
+        linear = (maps * (n * forward + prefix_sums),
+                  maps * (n * (2 * forward + 4 * chunk * e + 4 * chunk * d + 8 * d * e) + 3 * prefix_sums))
+    if method in ("fmm", "band", "linear"):
+        return band[0] + linear[0], band[1] + linear[1]
+    return None
+
+
+def gflops_cell(args, rows_by_key, method: str, length: int) -> str:
+    milliseconds = ok_value(rows_by_key, method, length, "forward_backward_ms")
+    flops = matrix_product_flops(method, length, args.heads, args.head_dim)
+    if milliseconds is None or flops is None:
+        return "n/a"
+    return format_number(flops[1] / milliseconds / 1e6)
+
+
 def describe_row(row) -> str:
     if row["status"] != "ok":
         return row["status"]
@@ -450,6 +506,14 @@ def markdown_report(args, machine, rows) -> str:
             lines.append(f"| {length} | " + " | ".join(cell(rows_by_key, m, length, field) for m in args.methods) + " |")
         lines.append("")
 
+    rated = [m for m in args.methods if matrix_product_flops(m, 64, 1, 1) is not None]
+    if rated:
+        lines += ["## forward+backward GFLOP/s (matrix products as each algorithm computes them; see "
+                  "matrix_product_flops)", "", "| N | " + " | ".join(rated) + " |", "|---:|" + "---:|" * len(rated)]
+        for length in args.lengths:
+            lines.append(f"| {length} | " + " | ".join(gflops_cell(args, rows_by_key, m, length) for m in rated) + " |")
+        lines.append("")
+
     if "fmm" in args.methods:
         lines += fmm_comparison_lines(args, rows_by_key)
 
@@ -470,7 +534,7 @@ def plot(args, rows, path: Path):
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     panels = (("forward_backward_ms", "forward+backward time (ms)"), ("peak_memory_mib", "peak memory (MiB)"))
     for axis, (field, label) in zip(axes, panels):
-        for method in args.methods:
+        for method in (m for m in args.methods if m != "bmm"):  # the roofline matmul is no attention
             points = [(r["length"], r[field]) for r in rows
                       if r["method"] == method and r["status"] == "ok" and r[field] > 0]
             if points:

@@ -114,6 +114,26 @@ def test_markdown_report_tables_ratios_and_growth():
     assert "- N=2048: sdpa_causal/fmm 1.50x, seed_dense/fmm n/a" in markdown
     assert "1024->2048 x2.00, 2048->8192 x2.10" in markdown
     assert "- seed_dense N=2048: failed: RuntimeError: out of memory" in markdown
+    assert "| N | sdpa_causal | fmm |" in markdown  # GFLOP/s only where the operations are counted
+    sdpa_gflops = 3.5 * 2 * 1024 * 1024 * 64 * 8 / 5.0 / 1e6  # 3.5 x the causal half of q k^T and p v, in 5 ms
+    assert f"| 1024 | {bench.format_number(sdpa_gflops)} |" in markdown
+
+
+@pytest.mark.parametrize("method", ["fmm", "band", "linear", "bmm"])
+@pytest.mark.parametrize("length", [30, 100, 1100])  # shorter than a chunk, a ragged last chunk, two blocks of chunks
+def test_matrix_product_flops_are_what_torch_counts(method, length):
+    """The GFLOP/s table's operation counts equal FlopCounterMode's count of the matrix products run."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    _, attend = bench.build_method(method, length, 2, 8)
+    grad_output = torch.randn_like(attend())
+    with FlopCounterMode(display=False) as forward:
+        attend()
+    with FlopCounterMode(display=False) as forward_backward:
+        attend().backward(grad_output)
+    counted = (forward.get_total_flops(), forward_backward.get_total_flops())
+    assert bench.matrix_product_flops(method, length, 2, 8) == counted
 
 
 def attend_with(method, length=150, heads=2, head_dim=16):
