@@ -4,7 +4,6 @@ fairseq is imported only where a function needs it."""
 import argparse
 import datetime
 import json
-import logging
 import os
 import platform
 import shlex
@@ -13,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .plotting import pyplot
+
 ROOT = Path(__file__).resolve().parents[1]
-logging.getLogger("matplotlib").setLevel(logging.WARNING)  # fairseq's import makes the root logger verbose
 BASELINE_ARCH = "transformer_lm"
 FMM_ARCH = "fmmformer_lm"
 ARCHS = (BASELINE_ARCH, FMM_ARCH)
@@ -33,33 +33,6 @@ QUICK_MODEL_ARGS = (
 
 def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def number_at_least(kind, minimum, strict: bool, what: str):
-    """argparse type: ``kind(text)``, refused unless it is above ``minimum`` (or equal, when not ``strict``)."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not (value > minimum or (value == minimum and not strict)):  # NaN is refused too
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    return parse
-
-
-positive_int = number_at_least(int, 0, strict=True, what="a positive integer")
-non_negative_int = number_at_least(int, 0, strict=False, what="an integer >= 0")
-positive_float = number_at_least(float, 0.0, strict=True, what="a positive number")
-
-
-def length_list(text: str) -> List[int]:
-    """'512,1024' -> [512, 1024] (sorted, duplicates dropped); every entry a positive integer."""
-    values = [positive_int(part.strip()) for part in text.split(",") if part.strip()]
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
-    return sorted(set(values))
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -236,10 +209,7 @@ Series = Dict[str, Tuple[List[float], List[Optional[float]]]]
 
 def plot_loglog(path: Path, title: str, x_label: str, panels: Sequence[Tuple[str, Series]]) -> None:
     """One log-log panel per (y label, {series label: (xs, ys)}); points whose y is None are skipped."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import matplotlib.ticker
 
     figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2))

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from fmm_fairseq.benchmarking import machine_info as common_machine_info
+from fmm_fairseq.cli_types import positive_float, positive_int, positive_ints
+from fmm_fairseq.plotting import pyplot
 
 ROOT = Path(__file__).resolve().parents[1]
 BANDWIDTH = 20
@@ -90,50 +92,27 @@ def comma_list_of_methods(text: str):
     return tuple(names)
 
 
-def comma_list_of_lengths(text: str):
-    try:
-        lengths = tuple(int(item) for item in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if any(length <= 0 for length in lengths):
-        raise argparse.ArgumentTypeError(f"sequence lengths must be positive, got {text!r}")
-    return lengths
-
-
-def positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-        return value
-
-    return parse
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     full, quick = FULL_DEFAULTS, QUICK_DEFAULTS
     parser.add_argument("--methods", type=comma_list_of_methods, default=tuple(METHODS),
                         help=f"comma-separated among {', '.join(METHODS)} (default: all)")
-    parser.add_argument("--lengths", type=comma_list_of_lengths,
+    parser.add_argument("--lengths", type=positive_ints,
                         help=f"comma-separated N (default {','.join(map(str, full['lengths']))}, --quick "
                         f"{','.join(map(str, quick['lengths']))})")
-    parser.add_argument("--heads", type=positive(int), help=f"default {full['heads']} (--quick {quick['heads']})")
-    parser.add_argument("--head-dim", type=positive(int),
+    parser.add_argument("--heads", type=positive_int, help=f"default {full['heads']} (--quick {quick['heads']})")
+    parser.add_argument("--head-dim", type=positive_int,
                         help=f"default {full['head_dim']} (--quick {quick['head_dim']})")
-    parser.add_argument("--repeats", type=positive(int),
+    parser.add_argument("--repeats", type=positive_int,
                         help=f"timed runs after the warm-up; the median is kept (default {full['repeats']}, "
                         f"--quick {quick['repeats']})")
-    parser.add_argument("--threads", type=positive(int),
+    parser.add_argument("--threads", type=positive_int,
                         help=f"torch threads per worker (default: every core this process may use, here "
                         f"{full['threads']}; --quick {quick['threads']})")
-    parser.add_argument("--time-budget", type=positive(float),
+    parser.add_argument("--time-budget", type=positive_float,
                         help=f"seconds per (method, N) worker, start-up included (default {full['time_budget']:g}, "
                         f"--quick {quick['time_budget']:g})")
-    parser.add_argument("--memory-budget", type=positive(float),
+    parser.add_argument("--memory-budget", type=positive_float,
                         help=f"GiB of resident memory per worker, interpreter and torch included "
                         f"(default {full['memory_budget']:g}, --quick {quick['memory_budget']:g})")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "runs" / "bench_attention",
@@ -528,10 +507,7 @@ def markdown_report(args, machine, rows) -> str:
 
 def plot(args, rows, path: Path):
     """Log-log: forward+backward time and peak memory against N, one line per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     panels = (("forward_backward_ms", "forward+backward time (ms)"), ("peak_memory_mib", "peak memory (MiB)"))

@@ -32,9 +32,10 @@ from typing import Dict, List
 
 from fmm_fairseq.benchmarking import (
     ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, ROOT, busy_cpu_note,
-    check_model_builds, length_list, machine_info, machine_line, markdown_table, model_options,
-    models_paragraph, plot_loglog, positive_float, positive_int, significant, usable_cores, write_json,
+    check_model_builds, machine_info, machine_line, markdown_table, model_options, models_paragraph, plot_loglog,
+    significant, usable_cores, write_json,
 )
+from fmm_fairseq.cli_types import positive_float, positive_int, positive_ints
 
 FULL = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], timed_steps=32, vocab=8000, time_budget=900.0,
             model_args=DEFAULT_MODEL_ARGS, fmm_args="")
@@ -46,7 +47,7 @@ WORKER_GRACE_SECONDS = 120  # start-up and model building, on top of the budget,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="lengths 16,32, tiny model, 4 timed steps")
-    parser.add_argument("--lengths", type=length_list, help="prefix lengths, comma-separated (default 256,...,8192)")
+    parser.add_argument("--lengths", type=positive_ints, help="prefix lengths, comma-separated (default 256,...,8192)")
     parser.add_argument("--timed-steps", type=positive_int, help="steps timed at each prefix length (default 32)")
     parser.add_argument("--batch", type=positive_int, default=1, help="sequences decoded together (e.g. a beam)")
     parser.add_argument("--vocab", type=positive_int, help="dictionary size (default 8000, about linux-doc's)")

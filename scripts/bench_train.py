@@ -41,10 +41,10 @@ from typing import Dict, List, Optional
 
 from fmm_fairseq.benchmarking import (
     ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, ROOT, busy_cpu_note,
-    check_model_builds, length_list, machine_info, machine_line, markdown_table, model_options,
-    models_paragraph, non_negative_int, options_to_cli, plot_loglog, positive_float, positive_int, significant,
-    usable_cores, write_json,
+    check_model_builds, machine_info, machine_line, markdown_table, model_options, models_paragraph, options_to_cli,
+    plot_loglog, significant, usable_cores, write_json,
 )
+from fmm_fairseq.cli_types import non_negative_int, positive_float, positive_int, positive_ints
 
 BIN = Path(sys.executable).parent
 DEFAULT_DATA = ROOT / "data-bin" / "linux-doc"
@@ -73,7 +73,7 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny corpus, lengths 32,64, 3 updates, tiny model")
     parser.add_argument("--data", type=Path, help=f"fairseq-preprocess'd LM data (default {DEFAULT_DATA.relative_to(ROOT)}, "
                         "built with scripts/prepare_lm_data.py if missing; --quick: tests/data/tiny_lm)")
-    parser.add_argument("--lengths", type=length_list, help="tokens per sample, comma-separated (default 512,...,8192)")
+    parser.add_argument("--lengths", type=positive_ints, help="tokens per sample, comma-separated (default 512,...,8192)")
     parser.add_argument("--updates", type=positive_int, help="updates per run (default 12)")
     parser.add_argument("--warmup-updates", type=non_negative_int, help="first updates left out of the rate (default 2)")
     parser.add_argument("--tokens-per-update", type=positive_int, help="tokens per update at every length (default 8192)")

@@ -17,9 +17,12 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from fmm_fairseq.studies import BIN, TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, checkpoint_updates
+from fmm_fairseq.studies import (
+    BIN, TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, checkpoint_updates, run_measured,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {  # name -> --arch and its model flags
@@ -40,20 +43,14 @@ def train_command(data: Path, model: list, save_dir: Path, max_update: int, max_
 
 
 def train_side_by_side(commands, threads: int):
-    """Starts every training at once (``threads`` each), echoes progress, fails if any fails."""
-    environment = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    running = {}
-    for name, (command, log_path) in commands.items():
+    """Trains every run at once (``threads`` each, output appended to its log); fails naming each that failed."""
+    for name, (command, _) in commands.items():
         print(f"[{name}] $ {' '.join(command)}", flush=True)
-        log = open(log_path, "a", encoding="utf-8", buffering=1)
-        running[name] = (subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment), log)
-    failed = []
-    for name, (process, log) in running.items():
-        if process.wait() != 0:
-            failed.append(f"{name} (see {log.name})")
-        log.close()
+    with ThreadPoolExecutor(len(commands)) as pool:
+        running = [pool.submit(run_measured, command, log, threads, ROOT) for command, log in commands.values()]
+    failed = [str(future.exception()) for future in running if future.exception()]
     if failed:
-        raise SystemExit(f"training failed: {', '.join(failed)}")
+        raise SystemExit("training failed:\n" + "\n".join(failed))
 
 
 def epoch_train_seconds(log_text: str):

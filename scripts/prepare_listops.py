@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from fmm_fairseq.cli_types import positive_int
 from fmm_fairseq.corpora import listops
 from fmm_fairseq.corpora.preparation import PrepareError, fairseq_preprocess, human, publish_staging
 
@@ -38,13 +39,6 @@ FORMAT = "listops-v1"
 
 def log(message):
     print(f"[prepare_listops] {message}", flush=True)
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_args(argv=None):

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from fmm_fairseq.cli_types import positive_ints
 from fmm_fairseq.studies import (
     BIN, LM_MODEL_SIZE, LM_SCHEDULE, TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, StudyError,
     checkpoint_updates, perplexity, run_logged, run_measured, training_seconds, write_keeping_notes,
@@ -458,16 +459,6 @@ def write_report(plan: Plan, docs: Path, command: str) -> None:
                   for arm in CONTEXT_ARMS if (plan.out_root / arm.name / "result.json").exists()]
         lines.append("")
     write_keeping_notes(docs, lines)
-
-
-def positive_ints(text: str) -> List[int]:
-    try:
-        values = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
 
 
 def main(argv=None) -> int:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
+from fmm_fairseq.plotting import pyplot
 from fmm_fairseq.studies import BIN, StudyError, json_records, run_logged, write_keeping_notes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,10 +178,7 @@ def majority_baseline(data: Path) -> Dict[str, float]:
 
 
 def plot_curves(results: Dict[str, dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for result in results.values():

@@ -42,6 +42,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from fmm_fairseq.plotting import pyplot
 from fmm_fairseq.studies import (
     BIN, LM_MODEL_SIZE, LM_SCHEDULE, json_records, perplexity, run_logged, valid_curve, write_keeping_notes,
 )
@@ -209,10 +210,7 @@ def load_results(out_root: Path, runs: List[Run]) -> Dict[str, dict]:
 
 
 def plot_curves(results: Dict[str, dict], path: Path, budget: Budget) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, long_context in zip(axes, (False, True)):

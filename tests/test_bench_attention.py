@@ -84,9 +84,9 @@ def test_bad_option_fails_before_anything_runs(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--lengths", "1024,0"], "argument --lengths: sequence lengths must be positive, got '1024,0'"),
-    (["--lengths", "1k"], "argument --lengths: expected comma-separated integers, got '1k'"),
-    (["--heads", "-2"], "argument --heads: must be positive, got '-2'"),
+    (["--lengths", "1024,0"], "argument --lengths: expected comma-separated positive integers, got '1024,0'"),
+    (["--lengths", "1k"], "argument --lengths: expected comma-separated positive integers, got '1k'"),
+    (["--heads", "-2"], "argument --heads: expected a positive integer, got '-2'"),
     (["--worker", "--methods", "fmm,band", "--lengths", "64"], "--worker measures exactly one method at one length"),
 ])
 def test_bad_options_name_the_problem(capsys, args, message):

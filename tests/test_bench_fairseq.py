@@ -78,7 +78,7 @@ def test_bench_decode_quick_measures_every_arch_and_length(quick_runs):
 
 
 @pytest.mark.parametrize("script, args, message", [
-    ("bench_train.py", ["--lengths", "512,abc"], "expected a positive integer, got 'abc'"),
+    ("bench_train.py", ["--lengths", "512,abc"], "expected comma-separated positive integers, got '512,abc'"),
     ("bench_train.py", ["--lengths", "512,1000"], "--tokens-per-update 8192 is not a multiple of tokens per sample [1000]"),
     ("bench_train.py", ["--updates", "2"], "--updates 2 leaves no timed update after --warmup-updates 2"),
     ("bench_train.py", ["--warmup-updates", "0"], "--warmup-updates must be >= 1"),

@@ -118,7 +118,7 @@ def test_report_and_rerun(finished):
     (["--extra-updates", "1", "--transfer-updates", "1"], "--transfer-updates must be fewer"),
     (["--only", "band21"], "unknown stage(s) or arm(s): band21"),
     (["--stages", "lm,speed"], "unknown stage(s) or arm(s): speed"),
-    (["--extra-updates", "0,250"], "expected positive integers"),
+    (["--extra-updates", "0,250"], "expected comma-separated positive integers, got '0,250'"),
     (["--stages", "translation"], "compare_translation.py --max-update 600` first"),
 ])
 def test_bad_options_fail_before_anything_runs(tmp_path, capsys, args, message):

@@ -61,3 +61,15 @@ def test_best_fmm_is_chosen_by_valid_accuracy_not_test():
         "softmax_seed1": {"variant": "softmax", "best_valid_accuracy": 50.0, "test_accuracy": 50.0},
     }
     assert run_lra_study.best_fmm(results) == "fmm2"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--min-length", "300", "--max-length", "301"], "--max-length (301) must exceed --min-length (300) by at least 2"),
+    (["--parallel", "0"], "--parallel must be >= 1"),
+    (["--only", "softmax,quadratic"], "unknown variant(s) quadratic"),
+])
+def test_bad_options_stop_before_any_work(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        run_lra_study.main(["--data", str(tmp_path / "missing"), *argv])
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
