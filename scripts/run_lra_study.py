@@ -18,7 +18,8 @@ learned positions, mean pooling) with the same schedule and batch; only the atte
   (the LM paper's blend) and starting at 1.
 
 Stage 1 trains every variant with seed 1; stage 2 repeats softmax and the FMM variant with the best
-valid accuracy with seed 2. Two runs train at a time, one thread each (on CPU; on a machine with a
+valid accuracy with seed 2; stage 3 (``--investigate``) trains that FMM variant with first-token pooling
+and with twice the learning rate (seed 1). Two runs train at a time, one thread each (on CPU; on a machine with a
 CUDA device fairseq trains there). Every run has attention dropout 0 (see NO_ATTENTION_DROPOUT). Test accuracy comes from
 ``fairseq-validate`` on checkpoint_best.pt (best valid accuracy). Interrupted? Run it again: fairseq
 resumes each run from its checkpoint_last.pt; finished runs (with a result.json) are skipped.
@@ -32,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from fmm_fairseq.plotting import pyplot
 from fmm_fairseq.studies import BIN, StudyError, json_records, run_logged, write_keeping_notes
@@ -61,6 +62,7 @@ class Variant:
     name: str
     label: str
     attention: List[str]
+    overrides: Tuple[str, ...] = ()  # flags after the schedule's (fairseq keeps the last of a repeated flag)
 
 
 VARIANTS = [
@@ -112,7 +114,7 @@ def run_name(variant: str, seed: int) -> str:
 
 def train_command(variant: Variant, seed: int, data: Path, save_dir: Path, budget: Budget) -> List[str]:
     return [
-        str(BIN / "fairseq-train"), str(data), *TASK, "--arch", "fmm_roberta_lra", *NO_ATTENTION_DROPOUT, *variant.attention, *budget.schedule(), "--seed", str(seed),
+        str(BIN / "fairseq-train"), str(data), *TASK, "--arch", "fmm_roberta_lra", *NO_ATTENTION_DROPOUT, *variant.attention, *budget.schedule(), *variant.overrides, "--seed", str(seed),
         "--validate-interval-updates", str(budget.validate_every), "--save-interval-updates", str(budget.validate_every),
         "--keep-interval-updates", "1", "--no-epoch-checkpoints", "--best-checkpoint-metric", "accuracy",
         "--maximize-best-checkpoint-metric", "--save-dir", str(save_dir), *device_flags(), "--num-workers", "0",
@@ -222,9 +224,10 @@ def write_report(results: Dict[str, dict], docs: Path, data: Path, save_root: Pa
         "| run | seed | test accuracy (%) | best valid accuracy (%) | updates | s / update |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for variant in VARIANTS:
+    investigated = sorted({r["variant"] for r in results.values()} - set(BY_NAME))
+    for name in [variant.name for variant in VARIANTS] + investigated:
         for seed in (1, 2):
-            result = results.get(run_name(variant.name, seed))
+            result = results.get(run_name(name, seed))
             if result:
                 lines.append(
                     f"| {result['label']} | {seed} | {result['test_accuracy']:.2f} | {result['best_valid_accuracy']:.2f} "
@@ -251,6 +254,15 @@ def write_report(results: Dict[str, dict], docs: Path, data: Path, save_root: Pa
     write_keeping_notes(docs, lines)
 
 
+def investigations(best: Variant, budget: Budget) -> List[Variant]:
+    """Stage 3 (``--investigate``): the best FMM variant read by a first-token (``<s>``) head instead of
+    mean pooling, and trained at twice the learning rate."""
+    return [
+        Variant(f"{best.name}_first", f"{best.label}, first-token pooling", best.attention, ("--classification-pooling", "first")),
+        Variant(f"{best.name}_lr2x", f"{best.label}, lr {2 * budget.lr:g}", best.attention, ("--lr", f"{2 * budget.lr:g}")),
+    ]
+
+
 def best_fmm(results: Dict[str, dict]) -> str:
     """The FMM variant with the best seed-1 valid accuracy (test accuracy is not used to choose)."""
     finished = [results[run_name(v, 1)] for v in FMM_VARIANTS if run_name(v, 1) in results]
@@ -272,6 +284,8 @@ def main(argv=None) -> int:
     parser.add_argument("--validate-every", type=int, default=250)
     parser.add_argument("--parallel", type=int, default=2, help="runs trained at once, one thread each")
     parser.add_argument("--only", help=f"comma-separated variants among {', '.join(BY_NAME)} (seed 1 only)")
+    parser.add_argument("--investigate", action="store_true",
+                        help="then train the best FMM variant with first-token pooling and with twice the learning rate (seed 1)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
     for option in ("max_update", "batch_size", "warmup", "validate_every", "parallel", "min_length"):
@@ -292,7 +306,7 @@ def main(argv=None) -> int:
     command = (
         f"python scripts/run_lra_study.py --data {display(args.data)} --max-update {args.max_update} "
         f"--batch-size {args.batch_size} --lr {args.lr} --warmup {args.warmup} --validate-every {args.validate_every} "
-        f"--parallel {args.parallel}"
+        f"--parallel {args.parallel}" + (" --investigate" if args.investigate else "")
     )
     if not (args.data / "listops.json").exists():
         build = [sys.executable, str(ROOT / "scripts" / "prepare_listops.py"), "--destdir", str(args.data)]
@@ -300,11 +314,13 @@ def main(argv=None) -> int:
         subprocess.run(build, check=True)
     if not args.report_only:
         stage1 = [(BY_NAME[name], 1) for name in (only or BY_NAME)]
-        stages = [stage1] if only else [stage1, None]  # stage 2 is chosen from stage 1's results
-        for stage in stages:
+        stages = [stage1] if only else [stage1, "seeds"] + (["investigate"] if args.investigate else [])
+        for stage in stages:  # stages 2 and 3 are chosen from stage 1's results
             results = load_results(args.out_root)
-            if stage is None:
+            if stage == "seeds":
                 stage = [(BY_NAME["softmax"], 2), (BY_NAME[best_fmm(results)], 2)]
+            elif stage == "investigate":
+                stage = [(variant, 1) for variant in investigations(BY_NAME[best_fmm(results)], budget)]
             todo = [(variant, seed) for variant, seed in stage if run_name(variant.name, seed) not in results]
             with ThreadPoolExecutor(args.parallel) as pool:
                 futures = [pool.submit(train_and_test, v, s, args.data, args.save_root, args.out_root, budget) for v, s in todo]

@@ -73,3 +73,14 @@ def test_bad_options_stop_before_any_work(tmp_path, capsys, argv, message):
         run_lra_study.main(["--data", str(tmp_path / "missing"), *argv])
     assert message in capsys.readouterr().err
     assert not (tmp_path / "missing").exists()
+
+
+def test_investigations_override_the_schedule_after_it():
+    budget = run_lra_study.Budget(100, 8, 0.001, 10, 50, 1, 2)
+    best = run_lra_study.BY_NAME["fmm2_near1"]
+    first, faster = run_lra_study.investigations(best, budget)
+    assert (first.name, faster.name) == ("fmm2_near1_first", "fmm2_near1_lr2x")
+    command = run_lra_study.train_command(faster, 1, Path("data"), Path("save"), budget)
+    assert command.index("0.002") > command.index("0.001")  # fairseq keeps the last --lr
+    assert first.attention == best.attention and "--classification-pooling" in run_lra_study.train_command(
+        first, 1, Path("data"), Path("save"), budget)
