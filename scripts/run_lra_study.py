@@ -35,8 +35,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from fmm_fairseq.corpora import listops
 from fmm_fairseq.plotting import pyplot
 from fmm_fairseq.studies import BIN, StudyError, json_records, run_logged, write_keeping_notes
 
@@ -181,6 +182,16 @@ def majority_baseline(data: Path) -> Dict[str, float]:
     return {split: 100 * share for split, share in record["majority_class_share"].items()}
 
 
+def operator_prior_baseline(data: Path) -> Optional[Dict[str, float]]:
+    """Valid and test accuracy (%) of the outermost operator's most frequent label in train, from the
+    generated data's LRA TSVs (None for data binarised from --raw-dir, which keeps no TSVs)."""
+    raw = {split: data / "raw" / f"basic_{name}.tsv" for split, name in (("train", "train"), ("valid", "val"), ("test", "test"))}
+    if not all(path.exists() for path in raw.values()):
+        return None
+    examples = {split: listops.read_tsv(path) for split, path in raw.items()}
+    return {split: 100 * listops.outer_operator_prior(examples["train"], examples[split]) for split in ("valid", "test")}
+
+
 def plot_curves(results: Dict[str, dict], path: Path) -> None:
     plt = pyplot()
 
@@ -201,7 +212,10 @@ def plot_curves(results: Dict[str, dict], path: Path) -> None:
     plt.close(figure)
 
 
-def write_report(results: Dict[str, dict], docs: Path, data: Path, save_root: Path, budget: Budget, command: str) -> None:
+def write_report(
+    results: Dict[str, dict], docs: Path, data: Path, save_root: Path, budget: Budget, command: str,
+    prior: Optional[Dict[str, float]],
+) -> None:
     plot = docs.with_name(docs.stem + "_curves.png")
     docs.parent.mkdir(parents=True, exist_ok=True)
     if results:
@@ -236,6 +250,8 @@ def write_report(results: Dict[str, dict], docs: Path, data: Path, save_root: Pa
                     f"| {result['updates']:,} | {result['seconds_per_update']:.2f} |"
                 )
     lines += [f"| majority class of the test split | | {majority['test']:.2f} | {majority['valid']:.2f} | | |"]
+    if prior:
+        lines += [f"| the outermost operator's most frequent answer (train) | | {prior['test']:.2f} | {prior['valid']:.2f} | | |"]
     lines += [f"| {label}, published (full LRA training) | | {accuracy:.2f} | | | |" for label, accuracy in PUBLISHED]
     means = []
     for variant in VARIANTS:
@@ -314,6 +330,7 @@ def main(argv=None) -> int:
         build = [sys.executable, str(ROOT / "scripts" / "prepare_listops.py"), "--destdir", str(args.data)]
         build += ["--min-length", str(args.min_length), "--max-length", str(args.max_length)]
         subprocess.run(build, check=True)
+    prior = operator_prior_baseline(args.data)
     if not args.report_only:
         stage1 = [(BY_NAME[name], 1) for name in (only or BY_NAME)]
         stages = [stage1] if only else [stage1, "seeds"] + (["investigate"] if args.investigate else [])
@@ -327,12 +344,12 @@ def main(argv=None) -> int:
             with ThreadPoolExecutor(args.parallel) as pool:
                 futures = [pool.submit(train_and_test, v, s, args.data, args.save_root, args.out_root, budget) for v, s in todo]
                 errors = [future.exception() for future in futures if future.exception()]
-            write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command)
+            write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command, prior)
             if errors:
                 for error in errors:
                     print(f"error: {error}", file=sys.stderr)
                 return 1
-    write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command)
+    write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command, prior)
     print(f"report: {args.docs}")
     return 0
 

@@ -156,3 +156,10 @@ def test_script_generates_raw_tsvs_and_the_sentence_prediction_layout(tmp_path):
         assert labels.string(targets[index]) == str(train[index][1])
     again = run_script(*options)
     assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_outer_operator_prior_answers_each_operators_most_frequent_training_label():
+    train = [("[MAX 1 9 ]", 9), ("[MAX 2 9 ]", 9), ("[MAX 4 3 ]", 4), ("[MIN 3 4 ]", 3), ("5", 5)]
+    evaluated = [("[MAX 3 4 ]", 4), ("[MAX [MIN 9 9 ] 0 ]", 9), ("[MIN 0 7 ]", 0), ("[MIN 3 8 ]", 3), ("[SM 1 2 ]", 3)]
+    # guesses: [MAX -> 9 (right once), [MIN -> 3 (right once), [SM never seen in train (wrong)
+    assert listops.outer_operator_prior(train, evaluated) == 2 / 5

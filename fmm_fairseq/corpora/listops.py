@@ -13,6 +13,7 @@ dropped when the expression is read.
 """
 import csv
 import random
+from collections import Counter, defaultdict
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 OPERATORS = ("[MIN", "[MAX", "[MED", "[SM")
@@ -202,3 +203,14 @@ def read_tsv(path) -> List[Tuple[str, int]]:
     if not examples:
         raise ListOpsError(f"{path}: no examples")
     return examples
+
+
+def outer_operator_prior(train: Sequence[Tuple[str, int]], evaluated: Sequence[Tuple[str, int]]) -> float:
+    """Accuracy on ``evaluated`` of answering, for each expression, the label most frequent in ``train``
+    among expressions with the same outermost operator (the first token): what a classifier gets from
+    that one token, without computing anything ([MAX is mostly 9, [MIN mostly 0)."""
+    labels = defaultdict(Counter)
+    for expression, label in train:
+        labels[expression.split(" ", 1)[0]][label] += 1
+    guess = {operator: counts.most_common(1)[0][0] for operator, counts in labels.items()}
+    return sum(guess.get(expression.split(" ", 1)[0]) == label for expression, label in evaluated) / len(evaluated)
