@@ -8,10 +8,10 @@ def pyplot():
     Importing fairseq sets the root logger to DEBUG (fairseq/models/wav2vec/wav2vec2_classification.py
     calls ``logging.basicConfig(level=logging.DEBUG)``), after which matplotlib logs every font it scores.
     """
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # before the import, which logs too
     import matplotlib
 
     matplotlib.use("Agg")
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     import matplotlib.pyplot as plt
 
     return plt
