@@ -5,6 +5,7 @@ pages whose hand-written notes (below ``NOTES_MARKER``) survive every rewrite.""
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 NOTES_MARKER = "<!-- notes: everything below this line is kept when the report is rewritten -->"
 
 
@@ -72,6 +74,12 @@ def run_measured(command: List[str], log: Path, threads: int, cwd: Path) -> Fini
 def run_logged(command: List[str], log: Path, threads: int, cwd: Path) -> str:
     """Runs ``command`` with ``threads`` CPU threads, appending its output to ``log``; returns the log."""
     return run_measured(command, log, threads, cwd).log
+
+
+def relative(path_or_command) -> str:
+    """A path, or a command line (a list), as a report shows it: relative to the checkout."""
+    text = shlex.join(map(str, path_or_command)) if isinstance(path_or_command, list) else str(path_or_command)
+    return text.replace(str(ROOT) + "/", "")
 
 
 def json_records(log: str, tag: str) -> List[Dict]:

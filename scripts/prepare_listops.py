@@ -158,6 +158,9 @@ def main(argv=None):
                 "majority_class_share": {
                     split: round(max(sum(1 for _, y in ex if y == c) for c in range(10)) / len(ex), 4) for split, ex in splits.items()
                 },
+                "outer_operator_prior": {  # accuracy of the outermost operator's most frequent training answer
+                    split: round(listops.outer_operator_prior(splits["train"], splits[split]), 4) for split in ("valid", "test")
+                },
                 "read_or_generated_s": round(generation_s, 1),
                 "total_s": round(time.time() - started, 1),
             }

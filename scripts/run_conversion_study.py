@@ -28,7 +28,6 @@ import json
 import math
 import os
 import re
-import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +38,7 @@ from typing import Dict, List, Optional
 from fmm_fairseq.cli_types import positive_ints
 from fmm_fairseq.studies import (
     BIN, LM_MODEL_SIZE, LM_SCHEDULE, TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, StudyError,
-    checkpoint_updates, perplexity, run_logged, run_measured, training_seconds, write_keeping_notes,
+    checkpoint_updates, perplexity, relative, run_logged, run_measured, training_seconds, write_keeping_notes,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,12 +148,6 @@ def eval_lm(plan: Plan, checkpoint: Path, subset: str, sample: int, log: Path, t
     ]
     finished = run_measured(command, log, threads, ROOT)
     return {"ppl": perplexity(finished.log), "seconds": round(finished.seconds, 1), "peak_mib": round(finished.peak_mib)}
-
-
-def relative(path) -> str:
-    """A path, or a command line, as the report shows it: relative to the repository."""
-    text = shlex.join(path) if isinstance(path, list) else str(path)
-    return text.replace(str(ROOT) + "/", "")
 
 
 def record(path: Path, values: dict) -> dict:

@@ -29,18 +29,18 @@ runs (with a result.json) are skipped.
 """
 import argparse
 import json
-import shlex
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
-from fmm_fairseq.corpora import listops
 from fmm_fairseq.plotting import pyplot
-from fmm_fairseq.studies import BIN, StudyError, json_records, run_logged, write_keeping_notes
+from fmm_fairseq.studies import (
+    BIN, StudyError, json_records, relative, run_logged, training_seconds, write_keeping_notes,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = [
@@ -107,11 +107,6 @@ class Budget:
         ]
 
 
-def display(text) -> str:
-    """``text`` (a path or a command line) with this checkout's root left out, as a user would type it."""
-    return str(text).replace(str(ROOT) + "/", "")
-
-
 def run_name(variant: str, seed: int) -> str:
     return f"{variant}_seed{seed}"
 
@@ -158,7 +153,7 @@ def train_and_test(variant: Variant, seed: int, data: Path, save_root: Path, out
         "curve": [{"updates": u, "valid_accuracy": a} for u, a in sorted(curve.items())],
         "train_loss_curve": [{"updates": int(r["num_updates"]), "loss": float(r["loss"])} for r in train],
         "train_wall_s": round(training_seconds(save_dir / "checkpoint_last.pt"), 1),
-        "command": display(shlex.join(command)),
+        "command": relative(command),
     }
     result["seconds_per_update"] = round(result["train_wall_s"] / result["updates"], 3) if result["updates"] else None
     (out_dir / "result.json").write_text(json.dumps(result, indent=2))
@@ -166,31 +161,8 @@ def train_and_test(variant: Variant, seed: int, data: Path, save_root: Path, out
     return result
 
 
-def training_seconds(checkpoint: Path) -> float:
-    """fairseq's own count of training time (resumes included), kept in the checkpoint."""
-    import torch
-
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return float(state.get("extra_state", {}).get("previous_training_time", 0.0))
-
-
 def load_results(out_root: Path) -> Dict[str, dict]:
     return {path.parent.name: json.loads(path.read_text()) for path in sorted(out_root.glob("*/result.json"))}
-
-
-def majority_baseline(data: Path) -> Dict[str, float]:
-    record = json.loads((data / "listops.json").read_text())
-    return {split: 100 * share for split, share in record["majority_class_share"].items()}
-
-
-def operator_prior_baseline(data: Path) -> Optional[Dict[str, float]]:
-    """Valid and test accuracy (%) of the outermost operator's most frequent label in train, from the
-    generated data's LRA TSVs (None for data binarised from --raw-dir, which keeps no TSVs)."""
-    raw = {split: data / "raw" / f"basic_{name}.tsv" for split, name in (("train", "train"), ("valid", "val"), ("test", "test"))}
-    if not all(path.exists() for path in raw.values()):
-        return None
-    examples = {split: listops.read_tsv(path) for split, path in raw.items()}
-    return {split: 100 * listops.outer_operator_prior(examples["train"], examples[split]) for split in ("valid", "test")}
 
 
 def plot_curves(results: Dict[str, dict], path: Path) -> None:
@@ -213,16 +185,12 @@ def plot_curves(results: Dict[str, dict], path: Path) -> None:
     plt.close(figure)
 
 
-def write_report(
-    results: Dict[str, dict], docs: Path, data: Path, save_root: Path, budget: Budget, command: str,
-    prior: Optional[Dict[str, float]],
-) -> None:
+def write_report(results: Dict[str, dict], docs: Path, data: Path, save_root: Path, budget: Budget, command: str) -> None:
     plot = docs.with_name(docs.stem + "_curves.png")
     docs.parent.mkdir(parents=True, exist_ok=True)
     if results:
         plot_curves(results, plot)
     record = json.loads((data / "listops.json").read_text())
-    majority = majority_baseline(data)
     lines = [
         "# ListOps (Long Range Arena): softmax vs linear vs band vs FMMformer",
         "",
@@ -250,9 +218,12 @@ def write_report(
                     f"| {result['label']} | {seed} | {result['test_accuracy']:.2f} | {result['best_valid_accuracy']:.2f} "
                     f"| {result['updates']:,} | {result['seconds_per_update']:.2f} |"
                 )
-    lines += [f"| majority class of the test split | | {majority['test']:.2f} | {majority['valid']:.2f} | | |"]
-    if prior:
-        lines += [f"| the outermost operator's most frequent answer (train) | | {prior['test']:.2f} | {prior['valid']:.2f} | | |"]
+    # the two baselines prepare_listops.py records (data built before the second was added lack it)
+    baselines = [("majority class of the test split", "majority_class_share"),
+                 ("the outermost operator's most frequent answer (train)", "outer_operator_prior")]
+    for label, field in baselines:
+        if field in record:
+            lines.append(f"| {label} | | {100 * record[field]['test']:.2f} | {100 * record[field]['valid']:.2f} | | |")
     lines += [f"| {label}, published (full LRA training) | | {accuracy:.2f} | | | |" for label, accuracy in PUBLISHED]
     means = []
     for variant in VARIANTS:
@@ -267,7 +238,7 @@ def write_report(
         example = next(iter(results))
         lines += [
             "", "Test accuracy of each run:", "",
-            f"    {display(shlex.join(validate_command(data, save_root / example / 'checkpoint_best.pt', budget)))}",
+            f"    {relative(validate_command(data, save_root / example / 'checkpoint_best.pt', budget))}",
             "",
         ]
     write_keeping_notes(docs, lines)
@@ -323,7 +294,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     budget = Budget(args.max_update, args.batch_size, args.lr, args.warmup, args.validate_every, 1, args.parallel)
     command = (
-        f"python scripts/run_lra_study.py --data {display(args.data)} --max-update {args.max_update} "
+        f"python scripts/run_lra_study.py --data {relative(args.data)} --max-update {args.max_update} "
         f"--batch-size {args.batch_size} --lr {args.lr} --warmup {args.warmup} --validate-every {args.validate_every} "
         f"--parallel {args.parallel}" + (" --investigate" if args.investigate else "")
     )
@@ -331,7 +302,6 @@ def main(argv=None) -> int:
         build = [sys.executable, str(ROOT / "scripts" / "prepare_listops.py"), "--destdir", str(args.data)]
         build += ["--min-length", str(args.min_length), "--max-length", str(args.max_length)]
         subprocess.run(build, check=True)
-    prior = operator_prior_baseline(args.data)
     if not args.report_only:
         stage1 = [(BY_NAME[name], 1) for name in (only or BY_NAME)]
         stages = [stage1] if only else [stage1, "seeds"] + (["investigate"] if args.investigate else [])
@@ -345,12 +315,12 @@ def main(argv=None) -> int:
             with ThreadPoolExecutor(args.parallel) as pool:
                 futures = [pool.submit(train_and_test, v, s, args.data, args.save_root, args.out_root, budget) for v, s in todo]
                 errors = [future.exception() for future in futures if future.exception()]
-            write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command, prior)
+            write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command)
             if errors:
                 for error in errors:
                     print(f"error: {error}", file=sys.stderr)
                 return 1
-    write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command, prior)
+    write_report(load_results(args.out_root), args.docs, args.data, args.save_root, budget, command)
     print(f"report: {args.docs}")
     return 0
 

@@ -30,7 +30,6 @@ result.json) are skipped.
 import argparse
 import json
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import torch
 
 from fmm_fairseq.plotting import pyplot
 from fmm_fairseq.studies import (
-    BIN, LM_MODEL_SIZE, LM_SCHEDULE, json_records, perplexity, run_logged, valid_curve, write_keeping_notes,
+    BIN, LM_MODEL_SIZE, LM_SCHEDULE, json_records, perplexity, relative, run_logged, valid_curve, write_keeping_notes,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,7 +190,7 @@ def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, bu
         "best_valid_ppl_during_training": min((p["valid_ppl"] for p in valid_curve(train_log)), default=None),
         "curve": valid_curve(train_log),
         "words_per_second": last_train_stats(train_log).get("wps"),
-        "command": shlex.join(train_command(run, data, save_dir, budget)).replace(str(ROOT) + "/", ""),
+        "command": relative(train_command(run, data, save_dir, budget)),
         "checkpoint_last": str(checkpoint_last),
         **scores,
     }
@@ -304,7 +303,7 @@ def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Bud
             f"Each run is scored four times, e.g. `{example.name}` (SUBSET is valid or test; the *window* columns add "
             f"`--context-window {budget.sample_length(example) * 3 // 4}`):",
             "",
-            f"    {shlex.join(evaluation).replace(str(ROOT) + '/', '')}",
+            f"    {relative(evaluation)}",
             "",
         ]
     write_keeping_notes(docs, lines)
