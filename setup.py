@@ -1,5 +1,12 @@
-"""fmm_fairseq: FMMformer attention (banded softmax + low-rank linear attention) for fairseq."""
+"""fmm_fairseq: FMMformer attention (banded softmax + low-rank linear attention) for fairseq.
+
+One distribution, three rooms (docs/architecture.md): ``fmm_attention`` (the math, torch only),
+``fmm_fairseq`` (the fairseq plugin), ``fmm_tools`` (corpus builders, evaluation, benchmarks and
+studies; its source is the ``scripts/`` folder).
+"""
 from setuptools import find_packages, setup
+
+TOOLS = ["fmm_tools"] + [f"fmm_tools.{name}" for name in find_packages(where="scripts")]
 
 setup(
     name="fmm_fairseq",
@@ -9,7 +16,17 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.8",
-    packages=find_packages(include=["fmm_fairseq", "fmm_fairseq.*"]),
+    packages=find_packages(include=["fmm_attention", "fmm_attention.*", "fmm_fairseq", "fmm_fairseq.*"]) + TOOLS,
+    package_dir={"fmm_tools": "scripts"},
+    entry_points={
+        "console_scripts": [
+            "fmm-convert = fmm_fairseq.conversion:main",
+            "fmm-prepare-lm = fmm_tools.data.prepare_lm:main",
+            "fmm-prepare-translation = fmm_tools.data.prepare_translation:main",
+            "fmm-prepare-listops = fmm_tools.data.prepare_listops:main",
+            "fmm-evaluate-translation = fmm_tools.eval.evaluate_translation:main",
+        ],
+    },
     install_requires=[
         "torch>=1.13",
         # fairseq's Cython extensions (data_utils_fast, token_block_utils_fast) built against numpy 1.x

@@ -17,8 +17,9 @@ from fairseq.models.roberta.model import roberta_large_architecture
 from fairseq.modules.transformer_sentence_encoder import init_bert_params
 from fairseq.utils import safe_getattr, safe_hasattr
 
+from fmm_fairseq.modules import FMMTransformerEncoder
+
 from .fmm_options import add_fmm_args, fmm_attention_options, set_fmm_defaults
-from .fmm_transformer import FMMTransformerEncoder
 
 FMM_PREFIX = "fmm_"
 POOLING_CHOICES = ("first", "mean")
@@ -33,8 +34,12 @@ def mean_over_tokens(features: torch.Tensor, padding_mask: torch.Tensor) -> torc
 class FMMRobertaEncoder(RobertaEncoder):
     """RoBERTa's encoder (embeddings + LM head) around an FMM transformer encoder."""
 
+    def __init__(self, args, dictionary, fmm_options):
+        self.fmm_options = fmm_options  # read by build_encoder, which the base class calls
+        super().__init__(args, dictionary)
+
     def build_encoder(self, args, dictionary, embed_tokens):
-        encoder = FMMTransformerEncoder(args, dictionary, embed_tokens, fmm_option_prefix=FMM_PREFIX)
+        encoder = FMMTransformerEncoder(args, dictionary, embed_tokens, self.fmm_options)
         encoder.apply(init_bert_params)  # RoBERTa's init of every linear layer and embedding
         return encoder
 
@@ -90,15 +95,15 @@ class FMMRobertaModel(RobertaModel):
 
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, False)
-        fmm_roberta_base(args)
-        fmm_attention_options(args, FMM_PREFIX, causal=False)
+        fmm_roberta_architecture(args)
+        fmm_options = fmm_attention_options(args, FMM_PREFIX, causal=False)  # bad options fail here, before building
         if args.classification_pooling not in POOLING_CHOICES:
             raise ValueError(f"invalid option --classification-pooling: expected first or mean, got {args.classification_pooling!r}")
         if not safe_hasattr(args, "max_positions"):
             if not safe_hasattr(args, "tokens_per_sample"):
                 args.tokens_per_sample = task.max_positions()
             args.max_positions = args.tokens_per_sample
-        encoder = FMMRobertaEncoder(args, task.source_dictionary)
+        encoder = FMMRobertaEncoder(args, task.source_dictionary, fmm_options)
         if OmegaConf.is_config(args):
             OmegaConf.set_struct(args, True)
         return cls(args, encoder)
@@ -123,7 +128,7 @@ class FMMRobertaModel(RobertaModel):
 
 
 @register_model_architecture("fmm_roberta", "fmm_roberta")
-def fmm_roberta_base(args):
+def fmm_roberta_architecture(args):
     """roberta_base sizes: 12 layers, 768 dims, 12 heads, FFN 3072."""
     set_fmm_defaults(args, FMM_PREFIX)
     args.classification_pooling = safe_getattr(args, "classification_pooling", "first")
@@ -131,8 +136,9 @@ def fmm_roberta_base(args):
 
 
 @register_model_architecture("fmm_roberta", "fmm_roberta_base")
-def fmm_roberta_base_architecture(args):
-    fmm_roberta_base(args)
+def fmm_roberta_base(args):
+    """= fmm_roberta."""
+    fmm_roberta_architecture(args)
 
 
 @register_model_architecture("fmm_roberta", "fmm_roberta_large")
@@ -156,4 +162,4 @@ def fmm_roberta_lra(args):
     args.pooler_activation_fn = safe_getattr(args, "pooler_activation_fn", "relu")
     args.classification_pooling = safe_getattr(args, "classification_pooling", "mean")
     args.fmm_bandwidth = safe_getattr(args, "fmm_bandwidth", 5)
-    fmm_roberta_base(args)
+    fmm_roberta_architecture(args)

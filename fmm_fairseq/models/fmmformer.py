@@ -9,8 +9,9 @@ causal FMM with constant-size incremental state, encoder-decoder attention is fa
 from fairseq.models import register_model, register_model_architecture
 from fairseq.models.transformer import TransformerModel, base_architecture, transformer_iwslt_de_en
 
+from fmm_fairseq.modules import FMMTransformerDecoder, FMMTransformerEncoder
+
 from .fmm_options import add_fmm_args, fmm_attention_options, set_fmm_defaults
-from .fmm_transformer import FMMTransformerDecoder, FMMTransformerEncoder
 
 ENCODER_PREFIX, DECODER_PREFIX = "encoder_fmm_", "decoder_fmm_"
 
@@ -30,18 +31,14 @@ class FMMformerModel(TransformerModel):
         add_fmm_args(parser, DECODER_PREFIX, "decoder self-attention")
 
     @classmethod
-    def build_model(cls, args, task):
-        fmm_attention_options(args, ENCODER_PREFIX, causal=False)  # fail on bad options before building
-        fmm_attention_options(args, DECODER_PREFIX, causal=True)
-        return super().build_model(args, task)
-
-    @classmethod
     def build_encoder(cls, args, src_dict, embed_tokens):
-        return FMMTransformerEncoder(args, src_dict, embed_tokens, fmm_option_prefix=ENCODER_PREFIX)
+        fmm_options = fmm_attention_options(args, ENCODER_PREFIX, causal=False)  # bad options fail here, before training
+        return FMMTransformerEncoder(args, src_dict, embed_tokens, fmm_options)
 
     @classmethod
     def build_decoder(cls, args, tgt_dict, embed_tokens):
-        return FMMTransformerDecoder(args, tgt_dict, embed_tokens, no_encoder_attn=False, fmm_option_prefix=DECODER_PREFIX)
+        fmm_options = fmm_attention_options(args, DECODER_PREFIX, causal=True)
+        return FMMTransformerDecoder(args, tgt_dict, embed_tokens, fmm_options, no_encoder_attn=False)
 
 
 # The near weight starts at 0 on both sides: on the Bible EN-ES comparison (README, "Translation")

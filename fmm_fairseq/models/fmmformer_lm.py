@@ -2,10 +2,8 @@
 
     fairseq-train data-bin --user-dir fmm_fairseq --task language_modeling --arch fmmformer_lm ...
 """
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import make_dataclass
 
-from fairseq.dataclass import ChoiceEnum
 from fairseq.models import register_model, register_model_architecture
 from fairseq.models.transformer_lm import (
     TransformerLanguageModel,
@@ -15,33 +13,15 @@ from fairseq.models.transformer_lm import (
 )
 from fairseq.utils import safe_getattr
 
-from .fmm_options import (
-    BACKEND_CHOICES,
-    BLEND_CHOICES,
-    FEATURE_NORM_CHOICES,
-    FMM_DEFAULTS,
-    FMM_HELP,
-    fmm_attention_options,
-    set_fmm_defaults,
+from fmm_fairseq.modules import FMMTransformerDecoder
+
+from .fmm_options import dataclass_fields, fmm_attention_options, set_fmm_defaults
+
+
+# fairseq's transformer_lm options plus --fmm-* (fmm_options.FMM_DEFAULTS: one source for every model)
+FMMformerLanguageModelConfig = make_dataclass(
+    "FMMformerLanguageModelConfig", dataclass_fields("fmm_"), bases=(TransformerLanguageModelConfig,)
 )
-from .fmm_transformer import FMMTransformerDecoder
-
-
-@dataclass
-class FMMformerLanguageModelConfig(TransformerLanguageModelConfig):
-    fmm_bandwidth: int = field(default=FMM_DEFAULTS["bandwidth"], metadata={"help": FMM_HELP["bandwidth"]})
-    fmm_feature_maps: str = field(default=FMM_DEFAULTS["feature_maps"], metadata={"help": FMM_HELP["feature_maps"]})
-    fmm_blend: ChoiceEnum(BLEND_CHOICES) = field(default=FMM_DEFAULTS["blend"], metadata={"help": FMM_HELP["blend"]})
-    fmm_near_init: Optional[float] = field(default=FMM_DEFAULTS["near_init"], metadata={"help": FMM_HELP["near_init"]})
-    fmm_far_init: float = field(default=FMM_DEFAULTS["far_init"], metadata={"help": FMM_HELP["far_init"]})
-    fmm_learn_far_weight: bool = field(
-        default=FMM_DEFAULTS["learn_far_weight"], metadata={"help": FMM_HELP["learn_far_weight"]}
-    )
-    fmm_chunk_size: int = field(default=FMM_DEFAULTS["chunk_size"], metadata={"help": FMM_HELP["chunk_size"]})
-    fmm_feature_norm: ChoiceEnum(FEATURE_NORM_CHOICES) = field(
-        default=FMM_DEFAULTS["feature_norm"], metadata={"help": FMM_HELP["feature_norm"]}
-    )
-    fmm_backend: ChoiceEnum(BACKEND_CHOICES) = field(default=FMM_DEFAULTS["backend"], metadata={"help": FMM_HELP["backend"]})
 
 
 @register_model("fmmformer_lm", dataclass=FMMformerLanguageModelConfig)
@@ -55,9 +35,23 @@ class FMMformerLanguageModel(TransformerLanguageModel):
     @classmethod
     def build_model(cls, args, task):
         """fairseq builds the embeddings (plain, adaptive or character); the decoder is ours."""
-        fmm_attention_options(args, "fmm_", causal=True)  # fail on bad options before building anything
+        fmm_options = fmm_attention_options(args, "fmm_", causal=True)  # fails on bad options before building anything
         embed_tokens = super().build_model(args, task).decoder.embed_tokens
-        return cls(FMMTransformerDecoder(args, task.target_dictionary, embed_tokens, no_encoder_attn=True))
+        return cls(FMMTransformerDecoder(args, task.target_dictionary, embed_tokens, fmm_options, no_encoder_attn=True))
+
+    def prepare_for_inference_(self, cfg):
+        """fairseq-eval-lm and the hub call this with their configuration: a sample length beyond the
+        model's learned positions stops here, where fairseq would skip every such sample silently."""
+        length = safe_getattr(safe_getattr(cfg, "task", None), "tokens_per_sample", None)
+        limit = self.max_positions()
+        if length is not None and length > limit:
+            raise ValueError(
+                f"--tokens-per-sample {length} is longer than this model's {limit} learned positions "
+                f"(--max-target-positions {limit}); fairseq would skip every longer sample without a word. "
+                f"Evaluate with --tokens-per-sample <= {limit}, or train with sinusoidal positions (the default) or "
+                "none (--no-token-positional-embeddings): FMM attention itself has no length limit."
+            )
+        super().prepare_for_inference_(cfg)
 
 
 @register_model_architecture("fmmformer_lm", "fmmformer_lm_wiki103")

@@ -1,26 +1,22 @@
 """FMM self-attention as a drop-in for fairseq's ``MultiheadAttention`` (self-attention only).
 
-Same forward signature and (time, batch, channel) layout. One set of q/k/v/out projections feeds
-both fields (as in the seed paper); the math lives in ``fmm_fairseq.attention``. Incremental
-decoding keeps the keys and values while they are few, then O(w + r * d^2) numbers per head: the
-last w-1 keys/values and per-map sums (``fmm_attention_step``).
+``fmm_attention.FMMAttention`` with fairseq's forward signature and (time, batch, channel) layout,
+its dropout and quant-noise options, its incremental state (reordered by beam search), attention
+transfer for converted checkpoints, and the migration of older checkpoints' layouts.
 """
-import math
 from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from fairseq.incremental_decoding_utils import with_incremental_state
 from fairseq.modules.fairseq_dropout import FairseqDropout
 from fairseq.modules.multihead_attention import MultiheadAttention
 from fairseq.modules.quant_noise import quant_noise
 
-from fmm_fairseq.attention import FMMConfig, empty_decode_state, fmm_attention, fmm_attention_step
-from fmm_fairseq.attention.band import covering_band_attention
-
-BLEND_GRANULARITIES = ("channel", "head")
+from fmm_attention import BlendConfig, FMMAttention, FMMConfig, fmm_attention
+from fmm_attention.near import covering_band_attention
 
 
 def _is_view_of(other: Optional[Tensor], query: Tensor) -> bool:
@@ -31,61 +27,30 @@ def _is_view_of(other: Optional[Tensor], query: Tensor) -> bool:
 
 
 @with_incremental_state
-class FMMMultiheadAttention(nn.Module):
-    """out_proj(near_weight * band_softmax(q, k, v) + far_weight * mean_l linear_l(q, k, v)).
-
-    ``blend`` chooses one learned near weight per channel or per head; it starts at ``near_init``
-    (the paper's LM recipe starts it at 0, i.e. as linear attention). ``far_weight`` starts at
-    ``far_init`` and is learned only with ``learn_far_weight``. A field that is off (bandwidth 0,
-    no feature maps) has no weight: ``near_weight`` / ``far_weight`` is None.
-    """
+class FMMMultiheadAttention(FMMAttention):
+    """fairseq's self-attention interface over ``FMMAttention`` (same parameters and state dict)."""
 
     def __init__(
         self,
         embed_dim: int,
         num_heads: int,
-        fmm: FMMConfig,
+        config: FMMConfig,
+        blend: BlendConfig = BlendConfig(),
         dropout: float = 0.0,
         bias: bool = True,
-        blend: str = "channel",
-        near_init: float = 1.0,
-        far_init: float = 1.0,
-        learn_far_weight: bool = False,
         q_noise: float = 0.0,
         qn_block_size: int = 8,
     ):
-        super().__init__()
-        if embed_dim % num_heads != 0:
-            raise ValueError(f"embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
-        if blend not in BLEND_GRANULARITIES:
-            raise ValueError(f"blend must be one of {BLEND_GRANULARITIES}, got {blend!r}")
-        self.embed_dim = embed_dim
-        self.num_heads = num_heads
-        self.head_dim = embed_dim // num_heads
-        self.fmm = fmm
+        super().__init__(embed_dim, num_heads, config, blend, dropout, bias)
         self.self_attention = True
         self.dropout_module = FairseqDropout(dropout, module_name=self.__class__.__name__)
-        self.q_proj = quant_noise(nn.Linear(embed_dim, embed_dim, bias=bias), q_noise, qn_block_size)
-        self.k_proj = quant_noise(nn.Linear(embed_dim, embed_dim, bias=bias), q_noise, qn_block_size)
-        self.v_proj = quant_noise(nn.Linear(embed_dim, embed_dim, bias=bias), q_noise, qn_block_size)
-        self.out_proj = quant_noise(nn.Linear(embed_dim, embed_dim, bias=bias), q_noise, qn_block_size)
+        for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            setattr(self, name, quant_noise(getattr(self, name), q_noise, qn_block_size))
 
-        # Weights only for the fields this layer computes: a parameter no output uses would stop
-        # torch DDP (find_unused_parameters=False, fairseq's default) on the second update.
-        weight_shape = (num_heads, 1, self.head_dim if blend == "channel" else 1)
-        self.near_weight = nn.Parameter(torch.full(weight_shape, float(near_init))) if fmm.has_near else None
-        self.far_weight = (
-            nn.Parameter(torch.full(weight_shape, float(far_init)), requires_grad=learn_far_weight) if fmm.has_far else None
-        )
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        """fairseq's MultiheadAttention initialisation (scaled Xavier for q/k/v)."""
-        for projection in (self.q_proj, self.k_proj, self.v_proj):
-            nn.init.xavier_uniform_(projection.weight, gain=1 / math.sqrt(2))
-        nn.init.xavier_uniform_(self.out_proj.weight)
-        if self.out_proj.bias is not None:
-            nn.init.constant_(self.out_proj.bias, 0.0)
+    def dropout_p(self) -> float:
+        """fairseq's rule: dropout while training, or always with ``apply_during_inference``."""
+        dropping = self.training or self.dropout_module.apply_during_inference
+        return self.dropout_module.p if dropping else 0.0
 
     def forward(
         self,
@@ -109,21 +74,19 @@ class FMMMultiheadAttention(nn.Module):
             raise ValueError("FMMMultiheadAttention is self-attention: key and value must be the query")
         if static_kv or before_softmax:
             raise ValueError("FMMMultiheadAttention supports neither static_kv nor before_softmax")
-        if attn_mask is not None and not self.fmm.causal:
+        if attn_mask is not None and not self.config.causal:
             raise ValueError("a bidirectional FMM layer takes no attn_mask; padding goes in key_padding_mask")
         length, batch, _ = query.shape
         if key_padding_mask is not None and key_padding_mask.shape != (batch, length):
             raise ValueError(f"key_padding_mask must be (batch, time) = {(batch, length)}, got {tuple(key_padding_mask.shape)}")
-        q, k, v = (self._split_heads(projection(query)) for projection in (self.q_proj, self.k_proj, self.v_proj))
-
+        q, k, v = self.project(query, time_first=True)
         if incremental_state is None:
-            dropping = self.training or self.dropout_module.apply_during_inference
-            dropout_p = self.dropout_module.p if dropping else 0.0
-            out = fmm_attention(q, k, v, self.fmm, self.near_weight, self.far_weight, key_padding_mask, dropout_p)
+            out = self.attend(q, k, v, key_padding_mask)
         else:
-            out = self._decode(q, k, v, key_padding_mask, incremental_state)
-        out = out.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
-        return self.out_proj(out), None
+            saved = self._get_input_buffer(incremental_state)
+            out, state = self.decode(q, k, v, key_padding_mask, saved or None)
+            self._set_input_buffer(incremental_state, state)
+        return self.merge(out, time_first=True), None
 
     def transfer_loss(self, query: Tensor, key_padding_mask: Optional[Tensor] = None) -> Tensor:
         """Attention transfer: mean over non-padded positions and channels of
@@ -132,9 +95,9 @@ class FMMMultiheadAttention(nn.Module):
         held fixed, so only the blend weights learn. query: (time, batch, channel), as in forward.
         """
         with torch.no_grad():
-            q, k, v = (self._split_heads(projection(query)) for projection in (self.q_proj, self.k_proj, self.v_proj))
-            target = covering_band_attention(q, k, v, self.fmm.causal, key_padding_mask, self.head_dim ** -0.5, 0.0)
-        out = fmm_attention(q, k, v, self.fmm, self.near_weight, self.far_weight, key_padding_mask, 0.0)
+            q, k, v = self.project(query, time_first=True)
+            target = covering_band_attention(q, k, v, self.config.causal, key_padding_mask, self.head_dim ** -0.5, 0.0)
+        out = fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, 0.0)
         length, batch, _ = query.shape
         difference = (out - target).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         squared = F.linear(difference, self.out_proj.weight.detach()).pow(2).mean(dim=-1)  # (time, batch)
@@ -165,38 +128,16 @@ class FMMMultiheadAttention(nn.Module):
                     f"{prefix}*: a softmax checkpoint's attention starts FMM with far weight 0 (conversion init), "
                     "so the far weight must be learned: add --fmm-learn-far-weight (translation: "
                     "--encoder-fmm-learn-far-weight / --decoder-fmm-learn-far-weight), or convert the checkpoint "
-                    "with scripts/convert_to_fmm.py"
+                    "with fmm-convert"
                 )
             if self.near_weight is not None:
                 state_dict[prefix + "near_weight"] = torch.ones_like(self.near_weight)
             if self.far_weight is not None:  # without a near field the far field keeps its own init
                 far = torch.zeros_like(self.far_weight) if self.near_weight is not None else self.far_weight.detach()
                 state_dict[prefix + "far_weight"] = far.clone()
-        for weight, field_on in (("near_weight", self.fmm.has_near), ("far_weight", self.fmm.has_far)):
+        for weight, field_on in (("near_weight", self.config.has_near), ("far_weight", self.config.has_far)):
             if not field_on:
                 state_dict.pop(prefix + weight, None)
-
-    def _split_heads(self, x: Tensor) -> Tensor:
-        """(time, batch, channel) -> (batch, heads, time, head_dim)."""
-        length, batch, _ = x.shape
-        return x.view(length, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
-
-    def _decode(self, q, k, v, key_padding_mask, incremental_state) -> Tensor:
-        """Steps through the new positions one by one from the saved state, then saves it."""
-        saved = self._get_input_buffer(incremental_state)
-        state = saved if "prev_key" in saved else empty_decode_state(
-            self.fmm, q.shape[0], self.num_heads, self.head_dim, self.head_dim, q
-        )
-        outputs = []
-        for t in range(q.shape[2]):
-            step_padding = None if key_padding_mask is None else key_padding_mask[:, t : t + 1]
-            out, state = fmm_attention_step(
-                q[:, :, t : t + 1], k[:, :, t : t + 1], v[:, :, t : t + 1], state,
-                self.fmm, self.near_weight, self.far_weight, step_padding,
-            )
-            outputs.append(out)
-        self._set_input_buffer(incremental_state, state)
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
 
     @torch.jit.unused
     def reorder_incremental_state(self, incremental_state, new_order: Tensor):

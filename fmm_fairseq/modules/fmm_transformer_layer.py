@@ -1,6 +1,6 @@
 """fairseq transformer layers whose self-attention is FMM attention.
 
-``fmm_options`` are the keyword arguments of ``FMMMultiheadAttention`` (see
+``fmm_options`` are the keyword arguments ``config`` and ``blend`` of ``FMMMultiheadAttention`` (see
 ``fmm_fairseq.models.fmm_options.fmm_attention_options``). They are stored before the base class
 builds the layer, because its ``__init__`` calls ``build_self_attention``.
 """
@@ -13,7 +13,7 @@ from .fmm_multihead_attention import FMMMultiheadAttention
 
 def build_fmm_self_attention(layer, embed_dim: int, num_heads: int, cfg, causal: bool) -> FMMMultiheadAttention:
     """The FMM self-attention of ``layer`` (a fairseq layer holding ``fmm_options``)."""
-    if layer.fmm_options["fmm"].causal != causal:
+    if layer.fmm_options["config"].causal != causal:
         kind = "causal" if causal else "bidirectional"
         raise ValueError(f"{type(layer).__name__} needs {kind} FMM attention")
     return FMMMultiheadAttention(

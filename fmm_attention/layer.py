@@ -1,0 +1,129 @@
+"""``FMMAttention``: multi-head FMM self-attention as an ``nn.Module`` for any PyTorch model.
+
+    layer = FMMAttention(embed_dim=256, num_heads=4, config=FMMConfig(bandwidth=20))
+    y = layer(x, key_padding_mask)                 # x: (batch, length, embed_dim), O(length)
+    y_t, state = layer.step(x_t, state)            # decoding, state of bounded size (causal layers)
+
+One set of q/k/v/out projections feeds both fields (as in the seed paper):
+  out_proj(near_weight * band_softmax(q, k, v) + far_weight * mean_l linear_l(q, k, v))
+with learned blend weights (``BlendConfig``); a field that is off has no weight (None). The math
+is ``fmm_attention`` / ``fmm_attention_step``; this module holds parameters and layouts only.
+"""
+import math
+from typing import Optional, Tuple
+
+import torch
+from torch import nn
+
+from .config import BlendConfig, FMMConfig
+from .decode import DecodeState, empty_decode_state, fmm_attention_step
+from .fmm import fmm_attention
+
+
+class FMMAttention(nn.Module):
+    """Multi-head FMM self-attention; inputs (batch, length, embed_dim), padding (batch, length) True = pad.
+
+    Args:
+        embed_dim, num_heads: model width and heads (head_dim = embed_dim / num_heads).
+        config: the attention (``FMMConfig``): band, feature maps, causality, backend.
+        blend: the blend weights (``BlendConfig``): per channel or head, their starts, far weight learned.
+        dropout: dropout on the near field's softmax weights while training.
+        bias: biases in the projections.
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        config: FMMConfig = FMMConfig(),
+        blend: BlendConfig = BlendConfig(),
+        dropout: float = 0.0,
+        bias: bool = True,
+    ):
+        super().__init__()
+        if embed_dim % num_heads != 0:
+            raise ValueError(f"embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.config = config
+        self.blend = blend
+        self.dropout = dropout
+        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.v_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        # Weights only for the fields this layer computes: a parameter no output uses would stop
+        # torch DDP (find_unused_parameters=False) on the second update.
+        weight_shape = (num_heads, 1, self.head_dim if blend.granularity == "channel" else 1)
+        self.near_weight = nn.Parameter(torch.full(weight_shape, float(blend.near_init))) if config.has_near else None
+        self.far_weight = (
+            nn.Parameter(torch.full(weight_shape, float(blend.far_init)), requires_grad=blend.learn_far)
+            if config.has_far else None
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Scaled Xavier for q/k/v (as fairseq's MultiheadAttention), Xavier and zero bias for out."""
+        for projection in (self.q_proj, self.k_proj, self.v_proj):
+            nn.init.xavier_uniform_(projection.weight, gain=1 / math.sqrt(2))
+        nn.init.xavier_uniform_(self.out_proj.weight)
+        if self.out_proj.bias is not None:
+            nn.init.constant_(self.out_proj.bias, 0.0)
+
+    def forward(self, x: torch.Tensor, key_padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The whole sequence: (batch, length, embed_dim) -> (batch, length, embed_dim)."""
+        q, k, v = self.project(x, time_first=False)
+        return self.merge(self.attend(q, k, v, key_padding_mask), time_first=False)
+
+    def step(
+        self, x: torch.Tensor, state: Optional[DecodeState] = None, key_padding_mask: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, DecodeState]:
+        """Causal decoding: x (batch, new, embed_dim) after the tokens that ``state`` holds (None:
+        none yet); returns their outputs, equal to ``forward`` on the whole sequence, and the state."""
+        q, k, v = self.project(x, time_first=False)
+        out, state = self.decode(q, k, v, key_padding_mask, state)
+        return self.merge(out, time_first=False), state
+
+    def project(self, x: torch.Tensor, time_first: bool) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q, k, v as (batch, heads, length, head_dim) from x: (batch, length, embed) or, when
+        ``time_first``, (length, batch, embed) (fairseq's layout)."""
+        return tuple(self._split_heads(projection(x), time_first) for projection in (self.q_proj, self.k_proj, self.v_proj))
+
+    def merge(self, out: torch.Tensor, time_first: bool) -> torch.Tensor:
+        """(batch, heads, length, head_dim) -> out_proj of (batch, length, embed) or (length, batch, embed)."""
+        batch, _, length, _ = out.shape
+        if time_first:
+            out = out.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
+        else:
+            out = out.transpose(1, 2).reshape(batch, length, self.embed_dim)
+        return self.out_proj(out)
+
+    def dropout_p(self) -> float:
+        """The near field's dropout probability for the next forward pass."""
+        return self.dropout if self.training else 0.0
+
+    def attend(self, q, k, v, key_padding_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """Blended attention of whole sequences, (batch, heads, length, head_dim)."""
+        return fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, self.dropout_p())
+
+    def decode(self, q, k, v, key_padding_mask: Optional[torch.Tensor], state: Optional[DecodeState]):
+        """Steps through the new positions one by one from ``state``; returns the outputs and the new state."""
+        if state is None or "prev_key" not in state:
+            state = empty_decode_state(self.config, q.shape[0], self.num_heads, self.head_dim, self.head_dim, q)
+        outputs = []
+        for t in range(q.shape[2]):
+            step_padding = None if key_padding_mask is None else key_padding_mask[:, t : t + 1]
+            out, state = fmm_attention_step(
+                q[:, :, t : t + 1], k[:, :, t : t + 1], v[:, :, t : t + 1], state,
+                self.config, self.near_weight, self.far_weight, step_padding,
+            )
+            outputs.append(out)
+        return (outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)), state
+
+    def _split_heads(self, x: torch.Tensor, time_first: bool) -> torch.Tensor:
+        if time_first:
+            length, batch, _ = x.shape
+            return x.view(length, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
