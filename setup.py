@@ -24,7 +24,11 @@ setup(
             "fmm-prepare-lm = fmm_tools.data.prepare_lm:main",
             "fmm-prepare-translation = fmm_tools.data.prepare_translation:main",
             "fmm-prepare-listops = fmm_tools.data.prepare_listops:main",
+            "fmm-prepare-code = fmm_tools.data.prepare_code:main",
+            "fmm-prepare-recall = fmm_tools.data.prepare_recall:main",
             "fmm-evaluate-translation = fmm_tools.eval.evaluate_translation:main",
+            "fmm-position-loss = fmm_tools.eval.position_loss:main",
+            "fmm-recall = fmm_tools.eval.recall:main",
         ],
     },
     install_requires=[

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Optional extra for scripts/bench_attention.py (its `fast_transformers` method): installs
+# Optional extra for scripts/bench/attention.py (its `fast_transformers` method): installs
 # pytorch-fast-transformers 0.4.0 into .venv. Never a dependency of the plugin itself.
 #
 #     bash scripts/install_fast_transformers.sh          # ~5 min on 2 cores: compiles its CPU extensions

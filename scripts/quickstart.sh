@@ -11,7 +11,7 @@ DATA=${DATA:-data-bin/linux-doc}
 BIN=.venv/bin
 
 bash scripts/setup.sh
-"$BIN/python" scripts/prepare_lm_data.py --destdir "$DATA"
+"$BIN/fmm-prepare-lm" --destdir "$DATA"
 
 echo "== training fmmformer_lm_tiny for $MAX_UPDATE updates (checkpoints in $SAVE_DIR)"
 "$BIN/fairseq-train" "$DATA" --user-dir fmm_fairseq --task language_modeling \

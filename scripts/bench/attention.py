@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """CPU attention scaling: forward and forward+backward time and peak memory against sequence length N.
 
-    python scripts/bench_attention.py                                     # every method, N = 1k..64k
-    python scripts/bench_attention.py --lengths 1024,2048 --methods sdpa_causal,fmm,seed_dense
-    python scripts/bench_attention.py --quick --out-dir /tmp/bench        # tiny sizes: checks the script runs
+    python scripts/bench/attention.py                                     # every method, N = 1k..64k
+    python scripts/bench/attention.py --lengths 1024,2048 --methods sdpa_causal,fmm,seed_dense
+    python scripts/bench/attention.py --quick --out-dir /tmp/bench        # tiny sizes: checks the script runs
 
 One attention layer, batch 1, fp32, --heads x --head-dim (default 8 x 64), causal. Every
-(method, N) runs in its own worker process (this script with --worker). It first runs the method
+(method, N) runs in its own worker process (this module with --worker; it imports no fairseq). It first runs the method
 once at N <= 64, measuring nothing (thread pools, lazily loaded kernels), then prints one JSON line:
   forward_ms          median of --repeats no-grad forwards, after one warm-up forward
   forward_backward_ms median of --repeats o.backward(g) with a fixed random g, after one warm-up
@@ -34,11 +34,17 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from fmm_fairseq.benchmarking import machine_info as common_machine_info
-from fmm_fairseq.cli_types import positive_float, positive_int, positive_ints
-from fmm_fairseq.plotting import pyplot
+from fmm_attention import FMMConfig, fmm_attention
+from fmm_attention.config import DEFAULT_EPS
+from fmm_attention.far import CHUNKS_PER_BLOCK
+from fmm_attention.feature_maps import apply_feature_map, resolve_feature_maps
+from fmm_attention.naive import dense_fmm_attention
+from fmm_tools.bench.common import machine_info as common_machine_info
+from fmm_tools.bench.common import process_memory_kib, usable_cores
+from fmm_tools.cli_types import positive_float, positive_int, positive_ints
+from fmm_tools.paths import ROOT
+from fmm_tools.plotting import pyplot
 
-ROOT = Path(__file__).resolve().parents[1]
 BANDWIDTH = 20
 FEATURE_MAP_NAMES = ("elu", "elu_flip")
 FMM_SETTINGS = {  # FMMConfig fields of the methods computed by this package
@@ -59,10 +65,10 @@ METHODS = {
     "and output projections (and their weight gradients), which the other methods do not",
     "sdpa_causal": "torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True) on (1, H, N, d): "
     "exact causal softmax, O(N^2) work, whichever CPU kernel torch picks",
-    "seed_dense": f"the seed paper's released formulation (fmm_fairseq.attention.reference.dense_fmm_attention): "
+    "seed_dense": f"the seed paper's released formulation (fmm_attention.naive.dense_fmm_attention): "
     f"band of {BANDWIDTH} keys as a dense masked N x N softmax plus dense causal linear attention (N x N kernel) "
     f"for elu and elu_flip, blended: O(N^2) time and memory",
-    "fmm": f"fmm_fairseq.attention.fmm_attention, torch backend: band of {BANDWIDTH} keys by chunks plus chunked "
+    "fmm": f"fmm_attention.fmm_attention, torch backend: band of {BANDWIDTH} keys by chunks plus chunked "
     f"causal linear attention for elu and elu_flip, blended with per-channel weights: O(N) time and memory",
     "band": f"near field only: fmm_attention with bandwidth {BANDWIDTH} and no feature maps",
     "linear": "far field only: fmm_attention with bandwidth 0 and maps elu, elu_flip",
@@ -76,7 +82,7 @@ METHODS = {
     f"(the roofline column of the GFLOP/s table), not an attention",
 }
 FULL_DEFAULTS = dict(lengths=(1024, 2048, 4096, 8192, 16384, 32768, 65536), heads=8, head_dim=64, repeats=3,
-                     threads=len(os.sched_getaffinity(0)), time_budget=120.0, memory_budget=16.0)
+                     threads=usable_cores(), time_budget=120.0, memory_budget=16.0)
 # One length: a worker's start-up (python + torch import, ~3 s on 2 busy cores) dominates the test suite's time.
 QUICK_DEFAULTS = dict(lengths=(64,), heads=2, head_dim=16, repeats=1, threads=1, time_budget=30.0, memory_budget=2.0)
 SHORT_STATUS = {"over time budget": "over time", "over memory budget": "over memory", "not installed": "not installed"}
@@ -132,24 +138,6 @@ def parse_args(argv=None):
 # ---------------------------------------------------------------- worker side: what is measured
 
 
-def attention_math():
-    """fmm_fairseq.attention, imported without running fmm_fairseq/__init__.py.
-
-    The plugin's __init__ imports fairseq to register its models (about 2 s per worker on 2 busy
-    cores); the attention math needs none of it.
-    """
-    if "fmm_fairseq" not in sys.modules:
-        package_dir = ROOT / "fmm_fairseq"
-        spec = importlib.util.spec_from_file_location(
-            "fmm_fairseq", package_dir / "__init__.py", submodule_search_locations=[str(package_dir)]
-        )
-        sys.modules["fmm_fairseq"] = importlib.util.module_from_spec(spec)
-    import fmm_fairseq.attention
-    import fmm_fairseq.attention.reference
-
-    return fmm_fairseq.attention
-
-
 @lru_cache(maxsize=None)
 def future_mask(length: int, fill: float) -> torch.Tensor:
     """(N, N) float: 0 on and below the diagonal, ``fill`` above (fairseq's decoder mask with -inf)."""
@@ -164,10 +152,8 @@ def fast_transformers_linear_field(q, k, v, eps: float):
     """
     from fast_transformers.causal_product import causal_dot_product
 
-    from fmm_fairseq.attention.feature_maps import apply_feature_map
-
     fields = []
-    for phi in attention_math().resolve_feature_maps(FEATURE_MAP_NAMES):
+    for phi in resolve_feature_maps(FEATURE_MAP_NAMES):
         phi_q = apply_feature_map(phi, q, normalize=True).contiguous()
         phi_k = apply_feature_map(phi, k, normalize=True).contiguous()
         numerator = causal_dot_product(phi_q, phi_k, v.contiguous())
@@ -223,30 +209,15 @@ def build_method(method: str, length: int, heads: int, head_dim: int):
     if method == "sdpa_causal":
         return [q, k, v], lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)
 
-    attention = attention_math()
     near_weight = torch.full((heads, 1, head_dim), NEAR_WEIGHT, requires_grad=True)
     far_weight = torch.full((heads, 1, head_dim), FAR_WEIGHT, requires_grad=True)
     leaves = [q, k, v, near_weight, far_weight]
     if method == "fast_transformers":
-        eps = attention.lowrank.DEFAULT_EPS
-        return leaves, lambda: fast_transformers_fmm(q, k, v, near_weight, far_weight, BANDWIDTH, eps)
-    config = attention.FMMConfig(causal=True, backend="torch", **FMM_SETTINGS[method])
+        return leaves, lambda: fast_transformers_fmm(q, k, v, near_weight, far_weight, BANDWIDTH, DEFAULT_EPS)
+    config = FMMConfig(causal=True, backend="torch", **FMM_SETTINGS[method])
     if method == "seed_dense":
-        dense_fmm_attention = attention.reference.dense_fmm_attention
         return leaves, lambda: dense_fmm_attention(q, k, v, config, near_weight, far_weight)
-    return leaves, lambda: attention.fmm_attention(q, k, v, config, near_weight, far_weight)
-
-
-def resident_bytes(pid: int, field: str) -> int:
-    """VmRSS (resident now) or VmHWM (peak resident) of a process, from /proc; 0 once it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
+    return leaves, lambda: fmm_attention(q, k, v, config, near_weight, far_weight)
 
 
 def median_ms(run, repeats: int) -> float:
@@ -281,13 +252,13 @@ def measure(method: str, length: int, heads: int, head_dim: int, repeats: int) -
 
     leaves, attend = build_method(method, length, heads, head_dim)
     reset_peak_memory()
-    inputs_rss = resident_bytes(os.getpid(), "VmRSS")
+    inputs_rss = process_memory_kib(os.getpid(), "VmRSS") * 1024
     with torch.no_grad():
         grad_output = torch.randn_like(attend())  # warm-up forward; builds any cached mask
         forward_ms = median_ms(attend, repeats)
     forward_backward(leaves, attend, grad_output)  # warm-up
     forward_backward_ms = median_ms(lambda: forward_backward(leaves, attend, grad_output), repeats)
-    peak_growth = resident_bytes(os.getpid(), "VmHWM") - inputs_rss
+    peak_growth = process_memory_kib(os.getpid(), "VmHWM") * 1024 - inputs_rss
     return {
         "forward_ms": forward_ms,
         "forward_backward_ms": forward_backward_ms,
@@ -310,7 +281,7 @@ def run_worker(command, time_budget: float, memory_budget_bytes: float):
         deadline = time.monotonic() + time_budget
         status = None
         while process.poll() is None:
-            if resident_bytes(process.pid, "VmRSS") > memory_budget_bytes:
+            if process_memory_kib(process.pid, "VmRSS") * 1024 > memory_budget_bytes:
                 status = "over memory budget"
             elif time.monotonic() > deadline:
                 status = "over time budget"
@@ -331,7 +302,7 @@ def run_worker(command, time_budget: float, memory_budget_bytes: float):
 
 def worker_command(args, method: str, length: int):
     return [
-        sys.executable, str(Path(__file__).resolve()), "--worker", "--methods", method, "--lengths", str(length),
+        sys.executable, "-m", "fmm_tools.bench.attention", "--worker", "--methods", method, "--lengths", str(length),
         "--heads", str(args.heads), "--head-dim", str(args.head_dim), "--repeats", str(args.repeats),
         "--threads", str(args.threads),
     ]
@@ -376,7 +347,7 @@ def matrix_product_flops(method: str, length: int, heads: int, head_dim: int):
     q's, k's and v's gradients). linear, per map: the four per-chunk products forward (phi(k)^T W,
     phi(q) phi(k)^T, scores W, phi(q) P, with W = [v, 1] of width e = d + 1) and the prefix sums over
     the chunks of each block (one triangular product), all recomputed backward, and eight gradient
-    products plus the gradient's suffix sums. tests/test_bench_attention.py checks these counts
+    products plus the gradient's suffix sums. tests/tools/test_bench_attention.py checks these counts
     against torch's FlopCounterMode.
     """
     d, e, chunk = head_dim, head_dim + 1, min(CHUNK, length)
@@ -395,7 +366,7 @@ def matrix_product_flops(method: str, length: int, heads: int, head_dim: int):
     if method in ("fmm", "linear"):
         maps = len(FEATURE_MAP_NAMES)
         forward = 4 * d * e + 2 * chunk * d + 2 * chunk * e
-        per_block = attention_math().lowrank.CHUNKS_PER_BLOCK
+        per_block = CHUNKS_PER_BLOCK
         block_sizes = [min(per_block, chunks - first) for first in range(0, chunks, per_block)]
         prefix_sums = 2 * sum(size * size for size in block_sizes) * d * e * heads  # per map and pass
         linear = (maps * (n * forward + prefix_sums),
@@ -425,7 +396,7 @@ def format_number(value: float) -> str:
 
 
 def machine_info(threads: int) -> dict:
-    """fmm_fairseq.benchmarking's machine record, plus the fast-transformers version when it is installed."""
+    """fmm_tools.bench.common's machine record, plus the fast-transformers version when it is installed."""
     info = common_machine_info(threads)
     if fast_transformers_installed():
         info["fast_transformers"] = importlib.metadata.version("pytorch-fast-transformers")

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """GPU benchmark of FMM attention against softmax attention: time and peak memory, forward and forward+backward.
 
-    python scripts/bench_gpu.py                       # one GPU, about 5 minutes: writes results/bench_gpu.{json,md}
-    python scripts/bench_gpu.py --dtypes bf16,fp16 --lengths 4096,32768
-    python scripts/bench_gpu.py --dry-run             # tiny sizes on the CPU (Triton interpreter): checks the script runs
+    python scripts/bench/attention_gpu.py             # one GPU, about 5 minutes: writes results/bench_gpu.{json,md}
+    python scripts/bench/attention_gpu.py --dtypes bf16,fp16 --lengths 4096,32768
+    python scripts/bench/attention_gpu.py --dry-run   # tiny sizes on the CPU (Triton interpreter): checks the script runs
 
 Methods, all on (batch, heads, N, head_dim) inputs with batch = max(1, --tokens // N):
   sdpa_causal          torch SDPA, causal, FlashAttention backend (O(N^2) work, O(N) memory)
@@ -21,17 +21,15 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from fmm_fairseq.attention import FEATURE_MAPS, FMMConfig, fmm_attention, kernels  # noqa: E402
+from fmm_attention import FEATURE_MAPS, FMMConfig, fmm_attention
+from fmm_attention import triton as kernels
+from fmm_tools.paths import ROOT
 
 METHODS = ("sdpa_causal", "flex_sliding_window", "torch_path", "triton_band", "triton_separate", "triton_fused")
 MODELS = {"wiki103_8x128": (8, 128), "d64_8x64": (8, 64)}
@@ -258,7 +256,7 @@ def describe(method):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.dry_run:  # before the kernels first import Triton (see fmm_fairseq/attention/kernels/runtime.py)
+    if args.dry_run:  # before the kernels first import Triton (see fmm_attention/triton/runtime.py)
         os.environ.setdefault("TRITON_INTERPRET", "1")
     device, results, seconds = run(args)
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}), dry run"

@@ -1,20 +1,21 @@
-"""What the benchmark scripts in ``scripts/`` (bench_train.py, bench_decode.py, bench_attention.py)
-share: option parsing, model options, machine information, markdown tables and log-log plots.
-fairseq is imported only where a function needs it."""
+"""What the benchmarks (``train``, ``decode``, ``attention``, ``memory``) share: model options,
+machine information, a process's memory, markdown tables and log-log plots. fairseq is imported
+only where a function needs it, so that attention workers start without it."""
 import argparse
 import datetime
 import json
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .plotting import pyplot
+from fmm_tools.paths import ROOT, relative
+from fmm_tools.plotting import pyplot
 
-ROOT = Path(__file__).resolve().parents[1]
 BASELINE_ARCH = "transformer_lm"
 FMM_ARCH = "fmmformer_lm"
 ARCHS = (BASELINE_ARCH, FMM_ARCH)
@@ -85,7 +86,7 @@ def model_options(arch: str, arch_args: str, fmm_args: str = "", defaults: str =
 
 def check_model_builds(arch: str, options: Dict, max_positions: int) -> None:
     """Builds ``arch`` with ``options`` on a small dictionary; raises ValueError with the model's complaint."""
-    from fmm_fairseq.models.standalone import build_model, numbered_dictionary
+    from fmm_tools.fairseq_models import build_model, numbered_dictionary
 
     try:
         build_model(arch, numbered_dictionary(8), tokens_per_sample=max_positions, max_target_positions=max_positions, **options)
@@ -103,6 +104,24 @@ def options_to_cli(options: Dict) -> List[str]:
         elif value is not None and value is not False:
             tokens += [flag, str(value)]
     return tokens
+
+
+def process_memory_kib(pid: int, field: str) -> int:
+    """A memory field of /proc/<pid>/status in KiB: VmRSS (resident now) or VmHWM (peak resident); 0
+    once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:  # FileNotFoundError, ProcessLookupError: the process has ended
+        pass
+    return 0
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (ru_maxrss, which Linux reports in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_model() -> str:
@@ -148,7 +167,7 @@ def machine_info(threads: int) -> Dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "load_average_1min_at_start": round(os.getloadavg()[0], 2),
         "git": git_revision(),
-        "invocation": " ".join(shlex.quote(part) for part in [sys.executable, *sys.argv]),
+        "invocation": relative([sys.executable, *sys.argv]),
     }
 
 

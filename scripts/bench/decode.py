@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Incremental generation: per-token latency and memory against prefix length, transformer_lm vs fmmformer_lm.
 
-    python scripts/bench_decode.py                               # prefixes 256 ... 8192
-    python scripts/bench_decode.py --lengths 256,512,1024 --timed-steps 16
-    python scripts/bench_decode.py --quick                       # tiny sizes (tests)
+    python scripts/bench/decode.py                               # prefixes 256 ... 8192
+    python scripts/bench/decode.py --lengths 256,512,1024 --timed-steps 16
+    python scripts/bench/decode.py --quick                       # tiny sizes (tests)
 
 Both models have the same size (default 2 layers, 256 dims, 4 heads, FFN 1024, shared input/output
 embedding, --vocab symbols), random weights, eval mode, under torch.no_grad. Tokens (random, drawn
@@ -21,8 +21,6 @@ Writes results.json, results.md and plot.png to --out-dir.
 import argparse
 import json
 import os
-import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -30,12 +28,13 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from fmm_fairseq.benchmarking import (
-    ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, ROOT, busy_cpu_note,
-    check_model_builds, machine_info, machine_line, markdown_table, model_options, models_paragraph, plot_loglog,
+from fmm_tools.bench.common import (
+    ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, busy_cpu_note, check_model_builds,
+    machine_info, machine_line, markdown_table, model_options, models_paragraph, peak_rss_mib, plot_loglog,
     significant, usable_cores, write_json,
 )
-from fmm_fairseq.cli_types import positive_float, positive_int, positive_ints
+from fmm_tools.cli_types import positive_float, positive_int, positive_ints
+from fmm_tools.paths import ROOT, relative
 
 FULL = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], timed_steps=32, vocab=8000, time_budget=900.0,
             model_args=DEFAULT_MODEL_ARGS, fmm_args="")
@@ -88,7 +87,7 @@ def build_lm(arch: str, options: Dict, vocab: int, max_positions: int, seed: int
     """A randomly initialised language model in eval mode, positions up to ``max_positions``."""
     import torch
 
-    from fmm_fairseq.models.standalone import build_model, numbered_dictionary
+    from fmm_tools.fairseq_models import build_model, numbered_dictionary
 
     torch.manual_seed(seed)
     return build_model(arch, numbered_dictionary(vocab), tokens_per_sample=max_positions,
@@ -106,10 +105,6 @@ def incremental_state_bytes(state) -> int:
     if isinstance(state, (list, tuple)):
         return sum(incremental_state_bytes(value) for value in state)
     return 0
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def measure_decoding(model, lengths: List[int], timed_steps: int, batch: int, vocab: int,
@@ -178,7 +173,7 @@ def worker_command(args, arch: str, output: Path) -> List[str]:
               "--batch", str(args.batch), "--vocab", str(args.vocab), f"--arch-args={args.arch_args}",
               f"--fmm-args={args.fmm_args}", "--threads", str(args.threads), "--time-budget", str(args.time_budget),
               "--seed", str(args.seed)]
-    return [sys.executable, str(Path(__file__).resolve()), *(["--quick"] if args.quick else []), *passed,
+    return [sys.executable, "-m", "fmm_tools.bench.decode", *(["--quick"] if args.quick else []), *passed,
             "--worker", arch, "--worker-output", str(output)]
 
 
@@ -200,7 +195,7 @@ def measure_arch(args, arch: str) -> List[Dict]:
         output.unlink()
     else:
         rows = [{"arch": arch, "prefix_length": length, "status": status, "log_tail": log_tail} for length in args.lengths]
-    command_text = " ".join(shlex.quote(part) for part in command)
+    command_text = relative(command)
     for row in rows:
         row["command"] = command_text
         print(f"   prefix {row['prefix_length']}: {row['status']}, {significant(row.get('ms_per_token'))} ms/token, "

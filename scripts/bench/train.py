@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """fairseq-train throughput (words/s) and peak memory: transformer_lm against fmmformer_lm.
 
-    python scripts/bench_train.py                                  # lengths 512 ... 8192 on data-bin/linux-doc
-    python scripts/bench_train.py --lengths 512,1024 --updates 6
-    python scripts/bench_train.py --arch-args "--decoder-layers 4" --fmm-args "--fmm-bandwidth 32"
-    python scripts/bench_train.py --quick                          # tiny sizes on tests/data/tiny_lm (tests)
+    python scripts/bench/train.py                                  # lengths 512 ... 8192 on data-bin/linux-doc
+    python scripts/bench/train.py --lengths 512,1024 --updates 6
+    python scripts/bench/train.py --arch-args "--decoder-layers 4" --fmm-args "--fmm-bandwidth 32"
+    python scripts/bench/train.py --quick                          # tiny sizes on tests/data/tiny_lm (tests)
 
 Both models have the same size (default 2 layers, 256 dims, 4 heads, FFN 1024, input/output dims
 equal to the embedding dim, shared input/output embedding). For every --tokens-per-sample N, each
@@ -30,7 +30,6 @@ import collections
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import threading
@@ -39,14 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from fmm_fairseq.benchmarking import (
-    ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, ROOT, busy_cpu_note,
-    check_model_builds, machine_info, machine_line, markdown_table, model_options, models_paragraph, options_to_cli,
-    plot_loglog, significant, usable_cores, write_json,
+from fmm_tools.bench.common import (
+    ARCHS, BASELINE_ARCH, DEFAULT_MODEL_ARGS, FMM_ARCH, QUICK_MODEL_ARGS, busy_cpu_note, check_model_builds,
+    machine_info, machine_line, markdown_table, model_options, models_paragraph, options_to_cli, plot_loglog,
+    process_memory_kib, significant, usable_cores, write_json,
 )
-from fmm_fairseq.cli_types import non_negative_int, positive_float, positive_int, positive_ints
+from fmm_tools.cli_types import non_negative_int, positive_float, positive_int, positive_ints
+from fmm_tools.paths import BIN, ROOT, relative
 
-BIN = Path(sys.executable).parent
 DEFAULT_DATA = ROOT / "data-bin" / "linux-doc"
 TINY_CORPUS = ROOT / "tests" / "data" / "tiny_lm"
 POLL_SECONDS = 0.05
@@ -72,7 +71,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny corpus, lengths 32,64, 3 updates, tiny model")
     parser.add_argument("--data", type=Path, help=f"fairseq-preprocess'd LM data (default {DEFAULT_DATA.relative_to(ROOT)}, "
-                        "built with scripts/prepare_lm_data.py if missing; --quick: tests/data/tiny_lm)")
+                        "built with fmm-prepare-lm if missing; --quick: tests/data/tiny_lm)")
     parser.add_argument("--lengths", type=positive_ints, help="tokens per sample, comma-separated (default 512,...,8192)")
     parser.add_argument("--updates", type=positive_int, help="updates per run (default 12)")
     parser.add_argument("--warmup-updates", type=non_negative_int, help="first updates left out of the rate (default 2)")
@@ -125,8 +124,8 @@ def ensure_data(args) -> None:
         command = [str(BIN / "fairseq-preprocess"), "--only-source", "--trainpref", str(TINY_CORPUS / "train.txt"),
                    "--validpref", str(TINY_CORPUS / "valid.txt"), "--destdir", str(args.data), "--workers", "1"]
     else:
-        print(f"== {args.data} is missing: building it with scripts/prepare_lm_data.py", flush=True)
-        command = [sys.executable, str(ROOT / "scripts" / "prepare_lm_data.py"), "--destdir", str(args.data)]
+        print(f"== {args.data} is missing: building it with fmm-prepare-lm", flush=True)
+        command = [str(BIN / "fmm-prepare-lm"), "--destdir", str(args.data)]
     result = subprocess.run(command, cwd=ROOT, capture_output=args.quick, text=True)  # the long build shows its progress
     if result.returncode != 0:
         sys.exit(f"building the data failed:\n{result.stdout[-2000:] if args.quick else ''}{result.stderr[-2000:] if args.quick else ''}")
@@ -155,18 +154,6 @@ class RunOutcome:
     log_tail: List[str] = field(default_factory=list)
     self_attention: Optional[str] = None  # the attention class fairseq printed: a check that --user-dir took effect
     parameters: Optional[int] = None
-
-
-def proc_status_kib(pid: int, field: str) -> Optional[int]:
-    """A memory field of /proc/<pid>/status (VmHWM: peak resident, VmRSS: resident now) in KiB."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def run_training(command: List[str], threads: int, time_budget: float, memory_limit_mib: float) -> RunOutcome:
@@ -198,11 +185,11 @@ def run_training(command: List[str], threads: int, time_budget: float, memory_li
             process.returncode = os.waitstatus_to_exitcode(wait_status)
             peak_kib = max(peak_kib, usage.ru_maxrss)
             break
-        peak_kib = max(peak_kib, proc_status_kib(process.pid, "VmHWM") or 0)
+        peak_kib = max(peak_kib, process_memory_kib(process.pid, "VmHWM"))
         if killed_because is None:
             if time.monotonic() - start > time_budget:
                 killed_because = "over time budget"
-            elif (proc_status_kib(process.pid, "VmRSS") or 0) / 1024 > memory_limit_mib:
+            elif process_memory_kib(process.pid, "VmRSS") / 1024 > memory_limit_mib:
                 killed_because = "over memory limit"
             if killed_because:
                 process.kill()
@@ -260,7 +247,7 @@ def measure(args, arch: str, length: int) -> Dict:
         "seconds_per_update": [round(r["wpb"] / r["wps"], 3) for r in outcome.records[args.warmup_updates:] if r["wps"] > 0],
         "peak_rss_mib": outcome.peak_rss_mib,
         "wall_seconds": outcome.wall_seconds,
-        "command": " ".join(shlex.quote(part) for part in command),
+        "command": relative(command),
     }
     if status != "ok":
         row["log_tail"] = outcome.log_tail

@@ -1,4 +1,2 @@
-"""Corpus builders' shared code (``preparation``) and the ListOps task (``listops``).
-
-Used by ``scripts/prepare_*.py``; nothing in the attention, modules or models packages imports it.
-"""
+"""Corpus builders (``fmm-prepare-lm``, ``fmm-prepare-translation``, ``fmm-prepare-listops``), what they
+share (``preparation``) and the ListOps task itself (``listops``)."""

@@ -1,4 +1,4 @@
-"""What every corpus builder in ``scripts/`` shares: its error type, counts for progress lines,
+"""What every corpus builder shares: its error type, counts for progress lines,
 quiet subprocesses and apt, fairseq-preprocess, tokenised copies, and publishing a finished
 staging directory so that a failed run leaves the destination as it was."""
 import glob
@@ -6,9 +6,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable, List, Tuple
+
+from fmm_tools.paths import BIN
 
 
 class PrepareError(Exception):
@@ -39,7 +40,7 @@ def apt_lists_present() -> bool:
 
 def fairseq_preprocess_command() -> str:
     """The fairseq-preprocess next to the running interpreter (a venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "fairseq-preprocess"
+    beside = BIN / "fairseq-preprocess"
     if beside.is_file():
         return str(beside)
     on_path = shutil.which("fairseq-preprocess")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the Long Range Arena's ListOps task for fairseq's sentence_prediction.
 
-Generates ListOps as LRA defines it (fmm_fairseq/corpora/listops.py: operators [MAX [MIN [MED [SM,
+Generates ListOps as LRA defines it (fmm_tools.data.listops: operators [MAX [MIN [MED [SM,
 digits 0-9, depth <= 10, 2-10 arguments, 500 < length < 2000 tokens, 96,000 / 2,000 / 2,000
 distinct examples, deterministic in --seed), or reads LRA's released TSVs with --raw-dir, and writes
 
@@ -17,8 +17,8 @@ dictionaries make class k the digit k. Then:
       --num-classes 10 --init-token 0 --max-positions 2048 ...
 
 Examples:
-    python scripts/prepare_listops.py --destdir data-bin/listops
-    python scripts/prepare_listops.py --raw-dir lra_release/listops-1000 --destdir data-bin/listops-lra
+    fmm-prepare-listops --destdir data-bin/listops
+    fmm-prepare-listops --raw-dir lra_release/listops-1000 --destdir data-bin/listops-lra
 """
 import argparse
 import json
@@ -29,20 +29,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from fmm_fairseq.cli_types import positive_int
-from fmm_fairseq.corpora import listops
-from fmm_fairseq.corpora.preparation import PrepareError, fairseq_preprocess, human, publish_staging
+from fmm_tools.cli_types import positive_int
+from fmm_tools.data import listops
+from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, human, publish_staging
 
 SPLITS = {"train": "basic_train.tsv", "valid": "basic_val.tsv", "test": "basic_test.tsv"}  # fairseq name -> LRA file
 FORMAT = "listops-v1"
 
 
 def log(message):
-    print(f"[prepare_listops] {message}", flush=True)
+    print(f"[fmm-prepare-listops] {message}", flush=True)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="fmm-prepare-listops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--destdir", type=Path, default=Path("data-bin/listops"), help="output directory (default: %(default)s)")
     parser.add_argument("--raw-dir", type=Path, help="binarise LRA's basic_{train,val,test}.tsv from this directory instead of generating")
     parser.add_argument("--seed", type=int, default=0, help="generation seed (default: %(default)s)")

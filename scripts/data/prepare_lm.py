@@ -21,8 +21,8 @@ and ``fairseq-preprocess --only-source`` writes ``dict.txt`` and ``{train,valid,
 to ``--destdir``.
 
 Examples:
-    python scripts/prepare_lm_data.py                      # -> data-bin/linux-doc
-    python scripts/prepare_lm_data.py --raw-dir data/wikitext-103 --tokenizer none
+    fmm-prepare-lm                      # -> data-bin/linux-doc
+    fmm-prepare-lm --raw-dir data/wikitext-103 --tokenizer none
 """
 
 import argparse
@@ -36,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fmm_fairseq.corpora.preparation import (
+from fmm_tools.data.preparation import (
     PrepareError,
     apt_lists_present,
     fairseq_preprocess,
@@ -87,7 +87,7 @@ INLINE_RULES = (
 
 def log(message):
     """Print one progress line."""
-    print(f"[prepare_lm_data] {message}", flush=True)
+    print(f"[fmm-prepare-lm] {message}", flush=True)
 
 
 # --- cleaning and splitting -------------------------------------------------------------------
@@ -383,7 +383,7 @@ def prepare(raw_files, destdir, tokenizer, vocab_size, workers):
 def parse_args(argv=None):
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="fmm-prepare-lm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(

@@ -36,9 +36,9 @@ split, for BLEU against raw references). Everything is built in a staging direct
 alone unless ``--force`` is given.
 
 Examples:
-    python scripts/prepare_translation_data.py                  # -> data-bin/bible-en-es
-    python scripts/prepare_translation_data.py --raw-dir tests/data/tiny_mt --vocab-size 300
-    python scripts/prepare_translation_data.py --src-file corpus.en --tgt-file corpus.es
+    fmm-prepare-translation                  # -> data-bin/bible-en-es
+    fmm-prepare-translation --raw-dir tests/data/tiny_mt --vocab-size 300
+    fmm-prepare-translation --src-file corpus.en --tgt-file corpus.es
 """
 
 import argparse
@@ -54,7 +54,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from fmm_fairseq.corpora.preparation import (
+from fmm_tools.data.preparation import (
     PrepareError,
     apt_lists_present,
     fairseq_preprocess,
@@ -139,7 +139,7 @@ WORD = re.compile(r"[^\W\d_]{2,}")
 
 def log(message):
     """Print one progress line."""
-    print(f"[prepare_translation_data] {message}", flush=True)
+    print(f"[fmm-prepare-translation] {message}", flush=True)
 
 
 # --- cleaning, alignment and splitting ----------------------------------------------------------
@@ -619,7 +619,7 @@ def prepare(splits, destdir, src, tgt, vocab_size, workers):
 def parse_args(argv=None):
     """Parse the command line."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="fmm-prepare-translation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(

@@ -1,19 +1,22 @@
 """Translate a test split with fairseq-generate (beam search) and score BLEU on raw text.
 
-    python scripts/evaluate_translation.py data-bin/bible-en-es --path checkpoints/fmm/checkpoint_best.pt
+    fmm-evaluate-translation data-bin/bible-en-es --path checkpoints/fmm/checkpoint_best.pt
 
 Hypotheses are detokenised by fairseq itself (``--post-process sentencepiece``) and scored with
-sacrebleu against the raw, untokenised references that prepare_translation_data.py keeps in
+sacrebleu against the raw, untokenised references that fmm-prepare-translation keeps in
 ``DATA/raw/{split}.{target_lang}``. Prints one line ``BLEU = ...`` (sacrebleu's signature follows)
 and writes the hypotheses, in test order, next to the checkpoint.
 """
 import argparse
+import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from sacrebleu.metrics import BLEU
+
+from fmm_tools.paths import BIN
 
 HYPOTHESIS = re.compile(r"^D-(\d+)\t[^\t]*\t(.*)$")
 
@@ -27,14 +30,19 @@ def language_pair(data: Path):
     return source, target
 
 
+def plugin_directory() -> str:
+    """The installed fmm_fairseq package's folder (for --user-dir), found without importing it."""
+    return importlib.util.find_spec("fmm_fairseq").submodule_search_locations[0]
+
+
 def generate(data: Path, checkpoint: Path, split: str, beam: int, batch_size: int, extra):
     """Runs fairseq-generate and returns the detokenised hypotheses ordered by sentence id."""
     command = [
-        str(Path(sys.executable).with_name("fairseq-generate")), str(data), "--user-dir", "fmm_fairseq",
+        str(BIN / "fairseq-generate"), str(data), "--user-dir", plugin_directory(),
         "--path", str(checkpoint), "--gen-subset", split, "--beam", str(beam), "--batch-size", str(batch_size),
         "--post-process", "sentencepiece", "--scoring", "sacrebleu", *extra,
     ]
-    result = subprocess.run(command, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"fairseq-generate failed:\n{result.stderr[-3000:]}")
     hypotheses = {}
@@ -45,8 +53,8 @@ def generate(data: Path, checkpoint: Path, split: str, beam: int, batch_size: in
     return [hypotheses[i] for i in sorted(hypotheses)], result.stdout
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="fmm-evaluate-translation", description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="fairseq-preprocess output with raw/ references")
     parser.add_argument("--path", type=Path, required=True, help="checkpoint to evaluate")
     parser.add_argument("--split", default="test")
@@ -57,11 +65,11 @@ def main():
     )
     parser.add_argument("--max-len-b", type=int, default=10)
     parser.add_argument("--cpu", action="store_true", help="passed on to fairseq-generate")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     _, target = language_pair(options.data)
     references_file = options.data / "raw" / f"{options.split}.{target}"
     if not references_file.exists():
-        raise SystemExit(f"error: raw references {references_file} not found (made by prepare_translation_data.py)")
+        raise SystemExit(f"error: raw references {references_file} not found (made by fmm-prepare-translation)")
     references = references_file.read_text(encoding="utf-8").splitlines()
     extra = ["--max-len-a", str(options.max_len_a), "--max-len-b", str(options.max_len_b)]
     hypotheses, log = generate(
@@ -77,7 +85,8 @@ def main():
     print(f"fairseq-generate: {fairseq_line}")
     print(f"hypotheses: {output}")
     print(f"{score}  [{metric.get_signature()}]")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Perplexity study on the Linux-documentation corpus: softmax vs linear vs band vs FMMformer.
 
-    python scripts/run_study.py                 # the whole study (about 3¼ h on 2 quiet cores), resumable
-    python scripts/run_study.py --report-only   # rewrite docs/results.md from finished runs
+    python scripts/studies/lm_perplexity.py                 # the whole study (about 3¼ h on 2 quiet cores), resumable
+    python scripts/studies/lm_perplexity.py --report-only   # rewrite docs/results.md from docs/results.json
 
 Every run trains the same model size (2 layers, 128 dims, 4 heads, FFN 512) with the same seed,
 batch (4,096 tokens per update) and schedule through ``fairseq-train``, then is scored with
@@ -13,52 +13,50 @@ batch (4,096 tokens per update) and schedule through ``fairseq-train``, then is 
 * the blend, same setting as FMM 2 maps: near weight starting at 1 instead of the paper's 0 (so
   training starts from band + far rather than from linear attention alone), with the far weight
   fixed at 1 or learned; and φ(q), φ(k) left unnormalised (the paper's LM rescales them to sum 1);
-* equal wall-clock, 2,048 tokens per sample: softmax against FMM 2 maps (near weight starting at 0
-  and at 1), all three at once, one thread each, stopped by fairseq's ``--stop-time-hours``.
+* equal wall-clock, 2,048 tokens per sample (stage 4): softmax against FMM 2 maps (near weight
+  starting at 0 and at 1), all three at once, one thread each, stopped by fairseq's ``--stop-time-hours``.
 
 ``--seeds 1,2,3`` runs the seeds study instead: softmax, band-only, FMM 2 maps with the near weight
 from 0 and from 1, once per seed, ``--parallel`` runs at a time, and writes ``docs/seeds.md`` (mean
 and spread per variant, the near-init comparison seed by seed, mean valid perplexity at every
 validation).
 
-    python scripts/run_study.py --seeds 1,2,3 --max-update 800 --parallel 2
+    python scripts/studies/lm_perplexity.py --seeds 1,2,3 --max-update 800 --parallel 2
 
 Runs of one stage train at the same time, the threads split between them. Interrupted? Run it
-again: fairseq resumes each run from its checkpoint_last.pt and finished runs (those with a
-result.json) are skipped.
+again: fairseq resumes each run from its checkpoint_last.pt and finished runs (those with a record
+in the page's .json) are skipped.
 """
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import torch
-
-from fmm_fairseq.plotting import pyplot
-from fmm_fairseq.studies import (
-    BIN, LM_MODEL_SIZE, LM_SCHEDULE, json_records, perplexity, relative, run_logged, valid_curve, write_keeping_notes,
+from fmm_tools.cli_types import positive_float, positive_int
+from fmm_tools.paths import BIN, ROOT, relative
+from fmm_tools.studies import skeleton
+from fmm_tools.studies.fairseq_output import (
+    checkpoint_updates, json_records, perplexity, training_seconds, valid_curve,
 )
+from fmm_tools.studies.recipes import LM_MODEL_SIZE, LM_SCHEDULE
+from fmm_tools.studies.skeleton import Line, Panel, Records, Run, Stage, Study, Trained
 
-ROOT = Path(__file__).resolve().parents[1]
-
+SCRIPT = "scripts/studies/lm_perplexity.py"
 FMM = ["--arch", "fmmformer_lm", "--user-dir", "fmm_fairseq"]
+STAGES = [Stage("1", "softmax, linear"), Stage("2", "band, fmm1"), Stage("3", "fmm2 and its blend variants"),
+          Stage("4", "2,048 tokens per sample, equal wall-clock")]
 
 
 @dataclass
-class Run:
-    """One training run of the study."""
+class Variant:
+    """One model of the study."""
 
     name: str
     label: str
     model: List[str]
-    stage: int
+    stage: str
     long_context: bool = False  # long samples, stopped by --stop-time-hours instead of --max-update
     seed: int = 1
 
@@ -68,172 +66,122 @@ NEAR_FROM_1 = ["--fmm-near-init", "1"]
 TWO_MAPS = FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu,elu_flip"]
 FMM2 = TWO_MAPS + NEAR_FROM_0
 
-RUNS = [
-    Run("softmax", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=1),
-    Run("linear", "linear only (elu)", FMM + ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"], stage=1),
-    Run("band", "band only (w=20)", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "none"], stage=2),
-    Run("fmm1", "FMM: band 20 + elu", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu"] + NEAR_FROM_0,
-        stage=2),
-    Run("fmm2", "FMM: band 20 + elu, elu_flip (near weight from 0)", FMM2, stage=3),
+VARIANTS = [
+    Variant("softmax", "softmax (transformer_lm)", ["--arch", "transformer_lm"], "1"),
+    Variant("linear", "linear only (elu)", FMM + ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"], "1"),
+    Variant("band", "band only (w=20)", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "none"], "2"),
+    Variant("fmm1", "FMM: band 20 + elu", FMM + ["--fmm-bandwidth", "20", "--fmm-feature-maps", "elu"] + NEAR_FROM_0, "2"),
+    Variant("fmm2", "FMM: band 20 + elu, elu_flip (near weight from 0)", FMM2, "3"),
     # The blend and the feature normalisation, investigated beside fmm2.
-    Run("fmm2_near1", "FMM 2 maps, near weight starts at 1", TWO_MAPS + NEAR_FROM_1, stage=3),
-    Run(
-        "fmm2_near1_far_learned", "FMM 2 maps, near starts at 1, far weight learned",
-        TWO_MAPS + NEAR_FROM_1 + ["--fmm-learn-far-weight"], stage=3,
-    ),
-    Run(
-        "fmm2_unnormalized", "FMM 2 maps, features not rescaled to sum 1",
-        FMM2 + ["--fmm-feature-norm", "none"], stage=3,
-    ),
-    Run("softmax_long", "softmax (transformer_lm)", ["--arch", "transformer_lm"], stage=4, long_context=True),
-    Run("fmm2_long", "FMM: band 20 + elu, elu_flip (near weight from 0)", FMM2, stage=4, long_context=True),
-    Run(
-        "fmm2_near1_long", "FMM 2 maps, near weight starts at 1", TWO_MAPS + NEAR_FROM_1, stage=4,
-        long_context=True,
-    ),
+    Variant("fmm2_near1", "FMM 2 maps, near weight starts at 1", TWO_MAPS + NEAR_FROM_1, "3"),
+    Variant("fmm2_near1_far_learned", "FMM 2 maps, near starts at 1, far weight learned",
+            TWO_MAPS + NEAR_FROM_1 + ["--fmm-learn-far-weight"], "3"),
+    Variant("fmm2_unnormalized", "FMM 2 maps, features not rescaled to sum 1", FMM2 + ["--fmm-feature-norm", "none"], "3"),
+    Variant("softmax_long", "softmax (transformer_lm)", ["--arch", "transformer_lm"], "4", long_context=True),
+    Variant("fmm2_long", "FMM: band 20 + elu, elu_flip (near weight from 0)", FMM2, "4", long_context=True),
+    Variant("fmm2_near1_long", "FMM 2 maps, near weight starts at 1", TWO_MAPS + NEAR_FROM_1, "4", long_context=True),
 ]
-RUN_NAMES = [run.name for run in RUNS]
+RUN_NAMES = [variant.name for variant in VARIANTS]
+LABELS = {variant.name: variant.label for variant in VARIANTS}
 SEED_VARIANTS = ("softmax", "band", "fmm2", "fmm2_near1")
 
 
-def seeded_runs(seeds: List[int], variants: List[str]) -> List[Run]:
+def seeded_variants(seeds: List[int], names: List[str]) -> List[Variant]:
     """One run per seed of each variant, named ``VARIANT_seedN``, all in one stage."""
-    return [
-        replace(run, name=f"{run.name}_seed{seed}", seed=seed, stage=1)
-        for seed in seeds for run in RUNS if run.name in variants
-    ]
+    return [replace(variant, name=f"{variant.name}_seed{seed}", seed=seed, stage="1")
+            for seed in seeds for variant in VARIANTS if variant.name in names]
 
 
 @dataclass
 class Budget:
-    """How long each run trains and how it is scored."""
+    """How long each run trains and how it is scored (the settings the records keep)."""
 
     max_update: int
     wall_clock_hours: float
     validate_every: int
-    threads: int
     tokens_per_update: int = 4096
     tokens_per_sample: int = 512
     long_tokens_per_sample: int = 2048
     model_size: List[str] = field(default_factory=lambda: list(LM_MODEL_SIZE))
+    data: str = "data-bin/linux-doc"
+
+    def sample_length(self, long_context: bool) -> int:
+        return self.long_tokens_per_sample if long_context else self.tokens_per_sample
+
+    def batch_size(self, long_context: bool) -> int:
+        return max(1, self.tokens_per_update // self.sample_length(long_context))
 
 
-    def sample_length(self, run: Run) -> int:
-        return self.long_tokens_per_sample if run.long_context else self.tokens_per_sample
-
-    def batch_size(self, run: Run) -> int:
-        return max(1, self.tokens_per_update // self.sample_length(run))
-
-
-def train_command(run: Run, data: Path, save_dir: Path, budget: Budget) -> List[str]:
-    stop = (
-        ["--stop-time-hours", str(budget.wall_clock_hours), "--max-update", "1000000"]
-        if run.long_context
-        else ["--max-update", str(budget.max_update)]
-    )
+def train_arguments(variant: Variant, budget: Budget) -> List[str]:
+    """fairseq-train's arguments for one variant (the skeleton adds --seed and --save-dir)."""
+    stop = (["--stop-time-hours", str(budget.wall_clock_hours), "--max-update", "1000000"] if variant.long_context
+            else ["--max-update", str(budget.max_update)])
     return [
-        str(BIN / "fairseq-train"), str(data), "--task", "language_modeling", *run.model, *budget.model_size,
-        "--tokens-per-sample", str(budget.sample_length(run)), "--batch-size", str(budget.batch_size(run)),
-        *LM_SCHEDULE, "--seed", str(run.seed), *stop, "--validate-interval-updates", str(budget.validate_every),
-        "--save-interval-updates", str(budget.validate_every), "--keep-interval-updates", "1",
-        "--no-epoch-checkpoints", "--save-dir", str(save_dir), "--cpu", "--num-workers", "0",
+        budget.data, "--task", "language_modeling", *variant.model, *budget.model_size,
+        "--tokens-per-sample", str(budget.sample_length(variant.long_context)),
+        "--batch-size", str(budget.batch_size(variant.long_context)), *LM_SCHEDULE, *stop,
+        "--validate-interval-updates", str(budget.validate_every), "--save-interval-updates", str(budget.validate_every),
+        "--keep-interval-updates", "1", "--no-epoch-checkpoints", "--cpu", "--num-workers", "0",
         "--log-format", "json", "--log-interval", str(max(1, budget.validate_every // 2)),
     ]
 
 
-def eval_command(run: Run, data: Path, checkpoint: Path, subset: str, context_window: int, budget: Budget) -> List[str]:
-    user_dir = ["--user-dir", "fmm_fairseq"] if "--user-dir" in run.model else []
+def study_run(variant: Variant, budget: Budget) -> Run:
+    return Run(variant.name, variant.label, train_arguments(variant, budget), seed=variant.seed, stage=variant.stage,
+               facts={"long_context": variant.long_context, "tokens_per_sample": budget.sample_length(variant.long_context),
+                      "batch_size": budget.batch_size(variant.long_context), "user_dir": "--user-dir" in variant.model})
+
+
+def eval_command(budget: Budget, record: Dict, checkpoint, subset: str, context_window: int) -> List[str]:
+    user_dir = ["--user-dir", "fmm_fairseq"] if record["user_dir"] else []
     window = ["--context-window", str(context_window)] if context_window else []
     return [
-        str(BIN / "fairseq-eval-lm"), str(data), *user_dir, "--path", str(checkpoint), "--gen-subset", subset,
-        "--tokens-per-sample", str(budget.sample_length(run)), "--batch-size", str(budget.batch_size(run)),
+        str(BIN / "fairseq-eval-lm"), budget.data, *user_dir, "--path", str(checkpoint), "--gen-subset", subset,
+        "--tokens-per-sample", str(record["tokens_per_sample"]), "--batch-size", str(record["batch_size"]),
         "--cpu", "--num-workers", "0", *window,
     ]
 
 
-def last_train_stats(train_log: str) -> Dict[str, float]:
-    """The last train_inner record: words per second and cumulative training wall time."""
-    stats = (json_records(train_log, "train_inner") or [{}])[-1]
-    return {key: float(stats[key]) for key in ("wps", "num_updates") if key in stats}
-
-
-def train_and_evaluate(run: Run, data: Path, save_root: Path, out_root: Path, budget: Budget, threads: int) -> dict:
-    """Trains (or resumes) one run, scores it, writes and returns its result.json."""
-    out_dir, save_dir = out_root / run.name, save_root / run.name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_dir.mkdir(parents=True, exist_ok=True)
-    started = time.time()
-    print(f"[{run.name}] training ({threads} thread(s)), log {out_dir / 'train.log'}", flush=True)
-    train_log = run_logged(train_command(run, data, save_dir, budget), out_dir / "train.log", threads, ROOT)
-    checkpoint = save_dir / "checkpoint_best.pt"
+def score(run: Run, trained: Trained) -> Dict:
+    """fairseq-eval-lm on valid and test, plain and with a window of 3/4 of the sample; the curve."""
+    budget = Budget(**trained.settings)
     scores = {}
-    window = budget.sample_length(run) * 3 // 4
+    window = run.facts["tokens_per_sample"] * 3 // 4
     for subset in ("valid", "test"):
         for context_window in (0, window):
             key = f"{subset}_ppl" + (f"_window{context_window}" if context_window else "")
-            output = run_logged(
-                eval_command(run, data, checkpoint, subset, context_window, budget), out_dir / "eval.log", threads, ROOT
-            )
-            scores[key] = perplexity(output)
-    checkpoint_last = save_dir / "checkpoint_last.pt"
-    state = torch.load(checkpoint_last, map_location="cpu", weights_only=False)
-    extra = state.get("extra_state", {})
-    result = {
-        "name": run.name,
-        "label": run.label,
-        "tokens_per_sample": budget.sample_length(run),
-        "long_context": run.long_context,
-        "batch_size": budget.batch_size(run),
-        "threads": threads,
-        "updates": int(state.get("optimizer_history", [{}])[-1].get("num_updates", 0)),
-        "training_hours": round(float(extra.get("previous_training_time", 0.0)) / 3600, 4),
-        "best_valid_ppl_during_training": min((p["valid_ppl"] for p in valid_curve(train_log)), default=None),
-        "curve": valid_curve(train_log),
-        "words_per_second": last_train_stats(train_log).get("wps"),
-        "command": relative(train_command(run, data, save_dir, budget)),
-        "checkpoint_last": str(checkpoint_last),
+            command = eval_command(budget, run.facts, trained.save_dir / "checkpoint_best.pt", subset, context_window)
+            scores[key] = perplexity(trained.call(command).log)
+    log = trained.log()
+    curve = valid_curve(log)
+    checkpoint_last = trained.save_dir / "checkpoint_last.pt"
+    last = (json_records(log, "train_inner") or [{}])[-1]
+    return {
+        "updates": checkpoint_updates(checkpoint_last),
+        "training_hours": round(training_seconds(checkpoint_last) / 3600, 4),
+        "best_valid_ppl_during_training": min((point["valid_ppl"] for point in curve), default=None),
+        "curve": curve,
+        "words_per_second": float(last["wps"]) if "wps" in last else None,
+        "checkpoint_last": relative(checkpoint_last),
         **scores,
     }
-    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
-    print(f"[{run.name}] done in {time.time() - started:.0f} s: valid ppl {scores['valid_ppl']:.2f}", flush=True)
-    return result
 
 
-def load_results(out_root: Path, runs: List[Run]) -> Dict[str, dict]:
-    results = {}
-    for name in (run.name for run in runs):
-        path = out_root / name / "result.json"
-        if path.exists():
-            results[name] = json.loads(path.read_text())
-    return results
-
-
-def plot_curves(results: Dict[str, dict], path: Path, budget: Budget) -> None:
-    plt = pyplot()
-
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, long_context in zip(axes, (False, True)):
-        shown = [r for r in results.values() if r["long_context"] == long_context and r["curve"]]
-        for result in shown:
-            ax.plot([p["updates"] for p in result["curve"]], [p["valid_ppl"] for p in result["curve"]],
-                    marker=".", label=result["label"])
-        ax.set_yscale("log")
-        if shown:  # the first hundreds of updates are off the top: the end of training is what differs
-            lowest = min(p["valid_ppl"] for r in shown for p in r["curve"])
-            ax.set_ylim(lowest * 0.95, lowest * 4)
-        ax.set_xlabel("updates")
-        ax.set_ylabel("valid perplexity")
-        ax.set_title(
-            f"{budget.long_tokens_per_sample:,} tokens/sample, equal wall-clock"
-            if long_context
-            else f"{budget.tokens_per_sample:,} tokens/sample, equal updates"
-        )
-        ax.grid(True, which="both", alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+def curves(records: Records) -> List[Panel]:
+    budget = Budget(**records.settings)
+    panels = []
+    for long_context in (False, True):
+        shown = [r for r in records.runs.values() if r["long_context"] == long_context and r["curve"]]
+        lines = [Line(r["label"], [(p["updates"], p["valid_ppl"]) for p in r["curve"]]) for r in shown]
+        lowest = min((p["valid_ppl"] for r in shown for p in r["curve"]), default=None)
+        panels.append(Panel(
+            lines, "valid perplexity", log_y=True,
+            # the first hundreds of updates are off the top: the end of training is what differs
+            y_range=(lowest * 0.95, lowest * 4) if lowest else None,
+            title=(f"{budget.long_tokens_per_sample:,} tokens/sample, equal wall-clock" if long_context
+                   else f"{budget.tokens_per_sample:,} tokens/sample, equal updates"),
+        ))
+    return panels
 
 
 def results_table(results: Dict[str, dict], names: List[str], baseline: Optional[str]) -> List[str]:
@@ -248,9 +196,7 @@ def results_table(results: Dict[str, dict], names: List[str], baseline: Optional
             continue
         r = results[name]
         window = r["tokens_per_sample"] * 3 // 4
-        ratio = (
-            f"{r['valid_ppl'] / results[baseline]['valid_ppl']:.3f}" if baseline in results else "–"
-        )
+        ratio = f"{r['valid_ppl'] / results[baseline]['valid_ppl']:.3f}" if baseline in results else "–"
         wps = f"{r['words_per_second']:,.0f}" if r.get("words_per_second") else "–"
         rows.append(
             f"| {r['label']} | {r['tokens_per_sample']} | {r['updates']:,} | {r['training_hours']:.2f} "
@@ -260,23 +206,16 @@ def results_table(results: Dict[str, dict], names: List[str], baseline: Optional
     return rows
 
 
-def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Budget, data: Path) -> None:
-    """Rewrites the measured part of ``docs``; hand-written notes below NOTES_MARKER are kept."""
-    docs.parent.mkdir(parents=True, exist_ok=True)
-    plot = docs.with_name(docs.stem + "_curves.png")
-    plot_curves(results, plot, budget)
-    equal_updates = [run.name for run in RUNS if not run.long_context]
-    long_context = [run.name for run in RUNS if run.long_context]
+def report(records: Records) -> List[str]:
+    budget, results = Budget(**records.settings), records.runs
+    equal_updates = [variant.name for variant in VARIANTS if not variant.long_context]
+    long_context = [variant.name for variant in VARIANTS if variant.long_context]
+    threads = sorted({results[name]["threads"] for name in long_context if name in results})
+    each = f", {'/'.join(map(str, threads))} thread(s) each" if threads else ""
     lines = [
-        "# Perplexity study: softmax vs linear vs band vs FMMformer",
-        "",
-        "Produced by `scripts/run_study.py` (tables and plot are rewritten after every finished run).",
-        "",
-        f"    {command}",
-        "",
         f"Budget: {budget.max_update:,} updates of {budget.tokens_per_update:,} tokens for the equal-update runs; "
-        f"{budget.wall_clock_hours} h of training each (fairseq `--stop-time-hours`, all {len(long_context)} at once, "
-        f"{max(1, budget.threads // len(long_context))} thread(s) each) for the {budget.long_tokens_per_sample:,}-token runs. "
+        f"{budget.wall_clock_hours} h of training each (fairseq `--stop-time-hours`, all {len(long_context)} at once"
+        f"{each}) for the {budget.long_tokens_per_sample:,}-token runs. "
         f"Model for every run: `{' '.join(budget.model_size)}` (dropout 0.1); schedule `{' '.join(LM_SCHEDULE)}`.",
         "Perplexities are from `fairseq-eval-lm` on `checkpoint_best.pt`; *window* rows use "
         "`--context-window` of 3/4 of the sample (every scored token sees that many tokens before it).",
@@ -289,24 +228,23 @@ def write_report(results: Dict[str, dict], docs: Path, command: str, budget: Bud
         "",
         *results_table(results, long_context, "softmax_long"),
         "",
-        f"![valid perplexity against updates]({plot.name})",
+        f"![valid perplexity against updates]({records.curves.name})",
         "",
     ]
     if results:
         lines += ["## Exact training commands", ""]
         lines += [f"- `{name}`: `{results[name]['command']}`" for name in RUN_NAMES if name in results]
-        example = next(run for run in RUNS if run.name in results)
-        save_dir = Path(results[example.name]["checkpoint_last"]).parent
-        evaluation = eval_command(example, data, save_dir / "checkpoint_best.pt", "SUBSET", 0, budget)
+        example = next(results[name] for name in RUN_NAMES if name in results)
+        best = Path(example["checkpoint_last"]).with_name("checkpoint_best.pt")
         lines += [
             "",
-            f"Each run is scored four times, e.g. `{example.name}` (SUBSET is valid or test; the *window* columns add "
-            f"`--context-window {budget.sample_length(example) * 3 // 4}`):",
+            f"Each run is scored four times, e.g. `{example['name']}` (SUBSET is valid or test; the *window* columns "
+            f"add `--context-window {example['tokens_per_sample'] * 3 // 4}`):",
             "",
-            f"    {relative(evaluation)}",
+            f"    {relative(eval_command(budget, example, best, 'SUBSET', 0))}",
             "",
         ]
-    write_keeping_notes(docs, lines)
+    return lines
 
 
 def mean_and_spread(values: List[float]) -> str:
@@ -316,23 +254,17 @@ def mean_and_spread(values: List[float]) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
-def write_seeds_report(results: Dict[str, dict], runs: List[Run], docs: Path, command: str, budget: Budget) -> None:
+def seeds_report(records: Records) -> List[str]:
     """The seeds study's page: per variant every seed, mean ± spread, ratios to softmax; near init 1 vs 0."""
-    seeds = sorted({run.seed for run in runs})
-    variants = [name for name in SEED_VARIANTS if any(run.name.startswith(name + "_seed") for run in runs)]
-    labels = {run.name: run.label for run in RUNS}
+    budget, results = Budget(**records.settings), records.runs
+    seeds = sorted({result["seed"] for result in results.values()})
+    variants = [name for name in SEED_VARIANTS if any(n.startswith(name + "_seed") for n in results)]
 
     def finished(variant: str, key: str) -> Dict[int, float]:
         return {seed: results[f"{variant}_seed{seed}"][key] for seed in seeds if f"{variant}_seed{seed}" in results}
 
     softmax = finished("softmax", "valid_ppl")
     lines = [
-        "# Seeds study: softmax, band-only and FMM 2 maps with the near weight from 0 and from 1",
-        "",
-        "Produced by `scripts/run_study.py --seeds` (rewritten after every finished run).",
-        "",
-        f"    {command}",
-        "",
         f"Every run: {budget.max_update:,} updates of {budget.tokens_per_update:,} tokens, "
         f"{budget.tokens_per_sample} tokens per sample, model `{' '.join(budget.model_size)}` (dropout 0.1), "
         f"schedule `{' '.join(LM_SCHEDULE)}`, `--seed` as listed; perplexities from `fairseq-eval-lm` on "
@@ -353,7 +285,7 @@ def write_seeds_report(results: Dict[str, dict], runs: List[Run], docs: Path, co
             mean_and_spread(list(test.values())) if test else "–",
             f"{statistics.mean(ratios):.3f}" if ratios else "–",
         ]
-        lines.append(f"| {labels[variant]} | {' | '.join(cells)} |")
+        lines.append(f"| {LABELS[variant]} | {' | '.join(cells)} |")
     near0, near1 = finished("fmm2", "valid_ppl"), finished("fmm2_near1", "valid_ppl")
     paired = [seed for seed in seeds if seed in near0 and seed in near1]
     if paired:
@@ -380,14 +312,14 @@ def write_seeds_report(results: Dict[str, dict], runs: List[Run], docs: Path, co
             "|---|" + "---:|" * len(updates),
         ]
         for variant in variants:
-            curves = [results[f"{variant}_seed{seed}"]["curve"] for seed in seeds if f"{variant}_seed{seed}" in results]
+            curves_ = [results[f"{variant}_seed{seed}"]["curve"] for seed in seeds if f"{variant}_seed{seed}" in results]
             cells = []
             for n in updates:
-                at_n = [point["valid_ppl"] for curve in curves for point in curve if point["updates"] == n]
+                at_n = [point["valid_ppl"] for curve in curves_ for point in curve if point["updates"] == n]
                 cells.append(f"{statistics.mean(at_n):.2f}" if at_n else "–")
-            lines.append(f"| {labels[variant]} | {' | '.join(cells)} |")
+            lines.append(f"| {LABELS[variant]} | {' | '.join(cells)} |")
     lines.append("")
-    write_keeping_notes(docs, lines)
+    return lines
 
 
 def parse_seeds(text: str) -> List[int]:
@@ -401,29 +333,26 @@ def parse_seeds(text: str) -> List[int]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = skeleton.study_parser(
+        __doc__, STAGES, page="docs/results.md, with --seeds docs/seeds.md",
+        save_root="checkpoints/study, with --seeds checkpoints/study_seeds",
+        out_root="runs/study, with --seeds runs/study_seeds",
+    )
     parser.add_argument("--data", type=Path, default=ROOT / "data-bin" / "linux-doc",
-                        help="binarised corpus (built with scripts/prepare_lm_data.py when missing)")
-    parser.add_argument("--save-root", type=Path,
-                        help="checkpoints per run (default checkpoints/study, with --seeds checkpoints/study_seeds)")
-    parser.add_argument("--out-root", type=Path,
-                        help="logs and result.json per run (default runs/study, with --seeds runs/study_seeds)")
-    parser.add_argument("--docs", type=Path, help="report page (default docs/results.md, with --seeds docs/seeds.md)")
+                        help="binarised corpus (built with fmm-prepare-lm when missing)")
     parser.add_argument("--seeds", type=parse_seeds,
                         help=f"seeds study: {', '.join(SEED_VARIANTS)} once per seed (e.g. 1,2,3)")
-    parser.add_argument("--parallel", type=int,
-                        help="runs trained at once, --threads split between them (default: every run of a stage)")
-    parser.add_argument("--max-update", type=int, default=2500, help="updates of each equal-update run")
-    parser.add_argument("--wall-clock-hours", type=float, default=0.5, help="training time of each 2,048-token run")
-    parser.add_argument("--validate-every", type=int, default=100, help="updates between validations/checkpoints")
-    parser.add_argument("--tokens-per-update", type=int, default=4096, help="batch size in tokens, every run")
-    parser.add_argument("--tokens-per-sample", type=int, default=512, help="sample length of the equal-update runs")
-    parser.add_argument("--long-tokens-per-sample", type=int, default=2048, help="sample length of the wall-clock runs")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads shared by a stage")
+    parser.add_argument("--max-update", type=positive_int, default=2500, help="updates of each equal-update run")
+    parser.add_argument("--wall-clock-hours", type=positive_float, default=0.5,
+                        help="training time of each 2,048-token run")
+    parser.add_argument("--validate-every", type=positive_int, default=100, help="updates between validations/checkpoints")
+    parser.add_argument("--tokens-per-update", type=positive_int, default=4096, help="batch size in tokens, every run")
+    parser.add_argument("--tokens-per-sample", type=positive_int, default=512, help="sample length of the equal-update runs")
+    parser.add_argument("--long-tokens-per-sample", type=positive_int, default=2048,
+                        help="sample length of the wall-clock runs")
     parser.add_argument("--only", help=f"comma-separated runs among {', '.join(RUN_NAMES)} "
                                        f"(with --seeds: variants among {', '.join(SEED_VARIANTS)})")
     parser.add_argument("--model-size", help="override the model size flags (tests use a smaller model)")
-    parser.add_argument("--report-only", action="store_true", help="only rewrite the report from finished runs")
     args = parser.parse_args(argv)
 
     known = list(SEED_VARIANTS) if args.seeds else RUN_NAMES
@@ -431,75 +360,33 @@ def main(argv=None) -> int:
     unknown = sorted(set(selected) - set(known))
     if unknown:
         parser.error(f"unknown run(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    for option in ("max_update", "validate_every", "threads", "tokens_per_update", "tokens_per_sample",
-                   "long_tokens_per_sample", "parallel"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            parser.error(f"--{option.replace('_', '-')} must be >= 1")
-    if args.wall_clock_hours <= 0:
-        parser.error("--wall-clock-hours must be > 0")
     suffix = "_seeds" if args.seeds else ""
-    save_root = args.save_root or ROOT / "checkpoints" / f"study{suffix}"
-    out_root = args.out_root or ROOT / "runs" / f"study{suffix}"
-    docs = args.docs or ROOT / "docs" / ("seeds.md" if args.seeds else "results.md")
-    budget = Budget(
-        args.max_update, args.wall_clock_hours, args.validate_every, args.threads, args.tokens_per_update,
-        args.tokens_per_sample, args.long_tokens_per_sample,
-    )
+    args.save_root = args.save_root or ROOT / "checkpoints" / f"study{suffix}"
+    args.out_root = args.out_root or ROOT / "runs" / f"study{suffix}"
+    args.docs = args.docs or ROOT / "docs" / ("seeds.md" if args.seeds else "results.md")
+    budget = Budget(args.max_update, args.wall_clock_hours, args.validate_every, args.tokens_per_update,
+                    args.tokens_per_sample, args.long_tokens_per_sample, data=relative(args.data))
     if args.model_size:
         budget.model_size = args.model_size.split()
+    common = (f"--validate-every {budget.validate_every} --threads {args.threads} --tokens-per-update "
+              f"{budget.tokens_per_update} --tokens-per-sample {budget.tokens_per_sample}")
     if args.seeds:
-        runs = seeded_runs(args.seeds, selected)
-        command = (
-            f"python scripts/run_study.py --seeds {','.join(map(str, args.seeds))} --max-update {budget.max_update} "
-            f"--validate-every {budget.validate_every} --threads {budget.threads} --parallel {args.parallel or len(runs)} "
-            f"--tokens-per-update {budget.tokens_per_update} --tokens-per-sample {budget.tokens_per_sample}"
-        )
+        variants = seeded_variants(args.seeds, selected)
+        command = (f"python {SCRIPT} --seeds {','.join(map(str, args.seeds))} --max-update {budget.max_update} "
+                   f"{common} --parallel {args.parallel or len(variants)}")
+        title = "Seeds study: softmax, band-only and FMM 2 maps with the near weight from 0 and from 1"
+        study_report, plot = seeds_report, None
     else:
-        runs = [run for run in RUNS if run.name in selected]
-        command = (
-            f"python scripts/run_study.py --max-update {budget.max_update} --wall-clock-hours {budget.wall_clock_hours} "
-            f"--validate-every {budget.validate_every} --threads {budget.threads} --tokens-per-update {budget.tokens_per_update} "
-            f"--tokens-per-sample {budget.tokens_per_sample} --long-tokens-per-sample {budget.long_tokens_per_sample}"
-        )
-
-    def report() -> None:
-        if args.seeds:
-            write_seeds_report(load_results(out_root, runs), runs, docs, command, budget)
-        else:
-            write_report(load_results(out_root, RUNS), docs, command, budget, args.data)
-
-    if not args.report_only:
-        if not (args.data / "dict.txt").exists():
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "prepare_lm_data.py"), "--destdir", str(args.data)],
-                           check=True)
-        done = load_results(out_root, runs)
-        for stage in sorted({run.stage for run in runs}):
-            todo = [run for run in runs if run.stage == stage and run.name not in done]
-            if not todo:
-                continue
-            parallel = min(args.parallel or len(todo), len(todo))
-            threads = max(1, args.threads // parallel)
-            errors = []
-            with ThreadPoolExecutor(parallel) as pool:
-                futures = [
-                    pool.submit(train_and_evaluate, run, args.data, save_root, out_root, budget, threads)
-                    for run in todo
-                ]
-                for future in as_completed(futures):
-                    if future.exception():
-                        errors.append(future.exception())
-                    report()
-            if errors:
-                for error in errors:
-                    print(f"error: {error}", file=sys.stderr)
-                return 1
-        for run in runs:
-            if run.name in done:
-                print(f"[{run.name}] already finished: {out_root / run.name / 'result.json'}")
-    report()
-    print(f"report: {docs}")
-    return 0
+        variants = [variant for variant in VARIANTS if variant.name in selected]
+        command = (f"python {SCRIPT} --max-update {budget.max_update} --wall-clock-hours {budget.wall_clock_hours} "
+                   f"{common} --long-tokens-per-sample {budget.long_tokens_per_sample}")
+        title = "Perplexity study: softmax vs linear vs band vs FMMformer"
+        study_report, plot = report, curves
+    if not args.report_only and not (args.data / "dict.txt").exists():
+        skeleton.prepare_data("fmm-prepare-lm", "--destdir", args.data)
+    study = Study(title, SCRIPT, STAGES, runs=lambda records: [study_run(v, Budget(**records.settings)) for v in variants],
+                  score=score, report=study_report, curves=plot)
+    return skeleton.run_study(study, args, asdict(budget), command)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,36 @@
-"""fmmformer vs fairseq's transformer on the EN-ES Bible corpus: same size, same updates, BLEU and time.
+#!/usr/bin/env python
+"""Translation study: fmmformer vs fairseq's transformer on the EN-ES Bible corpus, same size, same
+updates; BLEU and training time.
 
-    python scripts/compare_translation.py --max-update 600
+    python scripts/studies/translation.py --max-update 600
+    python scripts/studies/translation.py --report-only      # rewrite docs/translation.md from docs/translation.json
 
-Builds the corpus if needed (prepare_translation_data.py), then trains the three models at the
-same time, the CPU threads split between them, so that all see the same machine load: fmmformer
-with the near weight starting at 0 (the paper's init, the translation default) and at 1 on both
-sides (the language model's default), and fairseq's transformer. The flags are identical except
-``--arch`` and the init (the sizes of ``fmmformer_tiny`` are given explicitly to all).
-Evaluates the best checkpoint of each with beam 5 (evaluate_translation.py: sacrebleu on raw
-references) and writes a markdown table and JSON to ``--out``. Reruns resume from
-``checkpoint_last.pt``; logs are in ``--out/<model>/train.log``.
+Builds the corpus if needed (fmm-prepare-translation), then trains the three models at the same
+time, the CPU threads split between them, so that all see the same machine load: fmmformer with the
+near weight starting at 0 (the paper's init, the translation default) and at 1 on both sides (the
+language model's default), and fairseq's transformer. The flags are identical except ``--arch`` and
+the init (the sizes of ``fmmformer_tiny`` are given explicitly to all). Evaluates the best checkpoint
+of each with beam 5 (fmm-evaluate-translation: sacrebleu on raw references). Reruns resume from
+``checkpoint_last.pt``; checkpoints and logs are in ``--out/<model>/`` (the conversion study
+fine-tunes ``--out/transformer/checkpoint_last.pt``).
 """
-import argparse
-import json
-import os
 import re
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Dict, List
 
-from fmm_fairseq.studies import (
-    BIN, TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, checkpoint_updates, run_measured,
+from fmm_tools.cli_types import positive_int
+from fmm_tools.paths import ROOT, relative
+from fmm_tools.studies import skeleton
+from fmm_tools.studies.fairseq_output import checkpoint_updates
+from fmm_tools.studies.recipes import (
+    TRANSLATION_LOSS, TRANSLATION_MODEL_SIZE, TRANSLATION_SCHEDULE, bleu_command, read_bleu,
 )
+from fmm_tools.studies.skeleton import Records, Run, Stage, Study, Trained
 
-ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = "scripts/studies/translation.py"
+STAGES = [Stage("train", "the three models at once", together=True)]
 MODELS = {  # name -> --arch and its model flags
     "fmmformer_near0": ["--arch", "fmmformer", "--encoder-fmm-near-init", "0", "--decoder-fmm-near-init", "0"],
     "fmmformer_near1": ["--arch", "fmmformer", "--encoder-fmm-near-init", "1", "--decoder-fmm-near-init", "1"],
@@ -32,73 +38,68 @@ MODELS = {  # name -> --arch and its model flags
 }
 
 
-def train_command(data: Path, model: list, save_dir: Path, max_update: int, max_tokens: int):
-    return [
-        str(BIN / "fairseq-train"), str(data), *model, "--user-dir", "fmm_fairseq", "--task", "translation",
-        *TRANSLATION_MODEL_SIZE, *TRANSLATION_LOSS, *TRANSLATION_SCHEDULE, "--max-tokens", str(max_tokens),
-        "--max-update", str(max_update),
-        "--no-epoch-checkpoints", "--cpu", "--seed", "1", "--no-progress-bar", "--log-interval", "50",
-        "--save-dir", str(save_dir),
-    ]
+@dataclass
+class Budget:
+    data: str
+    max_update: int
+    max_tokens: int
 
 
-def train_side_by_side(commands, threads: int):
-    """Trains every run at once (``threads`` each, output appended to its log); fails naming each that failed."""
-    for name, (command, _) in commands.items():
-        print(f"[{name}] $ {' '.join(command)}", flush=True)
-    with ThreadPoolExecutor(len(commands)) as pool:
-        running = [pool.submit(run_measured, command, log, threads, ROOT) for command, log in commands.values()]
-    failed = [str(future.exception()) for future in running if future.exception()]
-    if failed:
-        raise SystemExit("training failed:\n" + "\n".join(failed))
+def study_run(name: str, budget: Budget) -> Run:
+    return Run(name, name, [
+        budget.data, *MODELS[name], "--user-dir", "fmm_fairseq", "--task", "translation", *TRANSLATION_MODEL_SIZE,
+        *TRANSLATION_LOSS, *TRANSLATION_SCHEDULE, "--max-tokens", str(budget.max_tokens),
+        "--max-update", str(budget.max_update), "--no-epoch-checkpoints", "--cpu", "--no-progress-bar", "--log-interval", "50",
+    ], stage="train")
 
 
-def epoch_train_seconds(log_text: str):
+def epoch_train_seconds(log_text: str) -> List[int]:
     """fairseq's per-epoch ``train_wall`` (training time without validation and saving)."""
     return [int(x) for x in re.findall(r"\| train \| .*?\| train_wall (\d+)", log_text)]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data-bin/bible-en-es"))
-    parser.add_argument("--max-update", type=int, default=600)
-    parser.add_argument("--max-tokens", type=int, default=2048)
-    parser.add_argument("--out", type=Path, default=Path("runs/translation"))
-    options = parser.parse_args()
-    subprocess.run([sys.executable, "scripts/prepare_translation_data.py", "--destdir", str(options.data)], cwd=ROOT, check=True)
-    commands = {}
-    for name, model in MODELS.items():
-        save_dir = options.out / name
-        save_dir.mkdir(parents=True, exist_ok=True)
-        if checkpoint_updates(save_dir / "checkpoint_last.pt") < options.max_update:  # fairseq would train one more update otherwise
-            commands[name] = (train_command(options.data, model, save_dir, options.max_update, options.max_tokens), save_dir / "train.log")
-    if commands:
-        train_side_by_side(commands, threads=max(1, (os.cpu_count() or 2) // len(MODELS)))
+def score(run: Run, trained: Trained) -> Dict:
+    """BLEU of checkpoint_best.pt (beam 5), fairseq's training time and best valid loss."""
+    budget = Budget(**trained.settings)
+    log = trained.log()
+    return {
+        "bleu": read_bleu(trained.call(bleu_command(budget.data, trained.save_dir / "checkpoint_best.pt")).log),
+        "train_seconds": sum(epoch_train_seconds(log)),
+        "updates": checkpoint_updates(trained.save_dir / "checkpoint_last.pt"),
+        "best_valid_loss": min(float(loss) for loss in re.findall(r"\| valid \| .*?\| loss ([\d.]+)", log)),
+    }
 
-    results = {}
+
+def report(records: Records) -> List[str]:
+    lines = ["| model | updates | test BLEU (beam 5) | best valid loss | fairseq train_wall (s) |", "|---|---|---|---|---|"]
     for name in MODELS:
-        save_dir = options.out / name
-        evaluation = subprocess.run(
-            [sys.executable, "scripts/evaluate_translation.py", str(options.data), "--path",
-             str(save_dir / "checkpoint_best.pt"), "--beam", "5", "--cpu"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout
-        print(f"[{name}] {evaluation.strip()}", flush=True)
-        log_text = (save_dir / "train.log").read_text(encoding="utf-8")
-        results[name] = {
-            "bleu": float(re.search(r"^BLEU = ([\d.]+)", evaluation, re.M).group(1)),
-            "train_seconds": sum(epoch_train_seconds(log_text)),
-            "updates": options.max_update,
-            "best_valid_loss": float(re.findall(r"\| valid \| .*?\| best_loss ([\d.]+)", log_text)[-1]),
-        }
-    (options.out / "comparison.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = "\n".join(
-        ["| model | updates | test BLEU (beam 5) | best valid loss | fairseq train_wall (s) |", "|---|---|---|---|---|"]
-        + [f"| {name} | {r['updates']} | {r['bleu']:.2f} | {r['best_valid_loss']:.3f} | {r['train_seconds']} |" for name, r in results.items()]
-    )
-    (options.out / "comparison.md").write_text(table + "\n")
-    print(table)
+        r = records.runs.get(name)
+        lines.append(f"| {name} | {r['updates']} | {r['bleu']:.2f} | {r['best_valid_loss']:.3f} | {r['train_seconds']} |"
+                     if r else f"| {name} | not run yet |||")
+    lines += ["", "## Exact commands", ""]
+    lines += [f"- `{name}`: `{r['command']}`" for name, r in records.runs.items()]
+    return lines + [""]
+
+
+def main(argv=None) -> int:
+    parser = skeleton.study_parser(__doc__, STAGES, page=ROOT / "docs" / "translation.md",
+                                   save_root=ROOT / "runs" / "translation", out_root=ROOT / "runs" / "translation")
+    parser.add_argument("--data", type=Path, default=ROOT / "data-bin" / "bible-en-es")
+    parser.add_argument("--max-update", type=positive_int, default=600)
+    parser.add_argument("--max-tokens", type=positive_int, default=2048)
+    parser.add_argument("--out", type=Path, help="checkpoints and logs (sets --save-root and --out-root)")
+    args = parser.parse_args(argv)
+    if args.out:
+        args.save_root = args.out_root = args.out
+    budget = Budget(relative(args.data), args.max_update, args.max_tokens)
+    if not args.report_only:
+        skeleton.prepare_data("fmm-prepare-translation", "--destdir", args.data)  # nothing to do when it is there
+    command = f"python {SCRIPT} --max-update {args.max_update} --max-tokens {args.max_tokens} --threads {args.threads}"
+    study = Study("fmmformer vs transformer: Bible EN-ES translation, same size, same updates", SCRIPT, STAGES,
+                  runs=lambda records: [study_run(name, Budget(**records.settings)) for name in MODELS],
+                  score=score, report=report)
+    return skeleton.run_study(study, args, asdict(budget), command)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -260,7 +260,7 @@ def test_attention_transfer_through_fairseq_train_lowers_the_loss_and_keeps_the_
               "--optimizer", "adam", "--lr", "0.05", "--cpu", "--seed", "1", "--dropout", "0", "--num-workers", "0",
               "--no-progress-bar", "--log-interval", "1", "--log-format", "json", "--max-update", "12",
               "--no-epoch-checkpoints", "--save-dir", tmp_path / "transfer", "--finetune-from-model", tmp_path / "fmm.pt")
-    from fmm_fairseq.studies import json_records
+    from fmm_tools.studies.fairseq_output import json_records
 
     losses = [float(record["loss"]) for record in json_records(log, "train_inner")]
     assert len(losses) == 12 and losses[-1] < losses[0], losses

@@ -105,7 +105,7 @@ def test_sentence_prediction_restores_the_masked_lm_and_trains(listops_finetuned
 
 
 def test_fairseq_validate_and_hub_predict_agree(listops_finetuned):
-    from fmm_fairseq.corpora import listops
+    from fmm_tools.data import listops
     from fmm_fairseq.models.fmm_roberta import FMMRobertaModel
 
     data, classifier, _, _ = listops_finetuned

@@ -1,27 +1,24 @@
-"""scripts/bench_attention.py: a quick real run, budgets, option errors, reports, and the methods agreeing."""
-import importlib.util
+"""scripts/bench/attention.py: a quick real run, budgets, option errors, reports, and the methods agreeing."""
 import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
-import fmm_fairseq.attention  # the real package first: the script's own import of it skips the plugin's __init__
-
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "scripts" / "bench_attention.py"
-
-_spec = importlib.util.spec_from_file_location("bench_attention", SCRIPT)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+from fmm_attention.config import DEFAULT_EPS
+from fmm_attention.far import mean_linear_attention
+from fmm_attention.feature_maps import resolve_feature_maps
+from fmm_attention.near import band_attention
+from fmm_tools.bench import attention as bench
+from fmm_tools.paths import ROOT
 
 
 def run_bench(*args):
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "scripts/bench/attention.py", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+        timeout=300,
     )
 
 
@@ -157,11 +154,11 @@ def test_fast_transformers_fields_match_ours():
     pytest.importorskip("fast_transformers")
     torch.manual_seed(1)
     q, k, v = (torch.randn(2, 3, 150, 16, requires_grad=True) for _ in range(3))
-    maps = fmm_fairseq.attention.resolve_feature_maps(bench.FEATURE_MAP_NAMES)
-    ours = fmm_fairseq.attention.mean_linear_attention(q, k, v, maps, causal=True)
-    theirs = bench.fast_transformers_linear_field(q, k, v, eps=fmm_fairseq.attention.lowrank.DEFAULT_EPS)
+    maps = resolve_feature_maps(bench.FEATURE_MAP_NAMES)
+    ours = mean_linear_attention(q, k, v, maps, causal=True)
+    theirs = bench.fast_transformers_linear_field(q, k, v, eps=DEFAULT_EPS)
     torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
-    ours_band = fmm_fairseq.attention.band_attention(q, k, v, bench.BANDWIDTH, causal=True)
+    ours_band = band_attention(q, k, v, bench.BANDWIDTH, causal=True)
     torch.testing.assert_close(bench.fast_transformers_band(q, k, v, bench.BANDWIDTH), ours_band, atol=1e-5, rtol=1e-4)
 
     out, grads = attend_with("fmm")

@@ -1,38 +1,30 @@
-"""scripts/bench_train.py and scripts/bench_decode.py: --quick runs end to end, bad options, and what
+"""scripts/bench/train.py and scripts/bench/decode.py: --quick runs end to end, bad options, and what
 the measurements rest on (the words/s formula, the run watchdog, bounded FMM decoding state).
 No timing is asserted beyond being positive."""
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from fmm_fairseq import benchmarking
+from fmm_tools.bench import common as benchmarking
+from fmm_tools.bench import decode as bench_decode
+from fmm_tools.bench import train as bench_train
+from fmm_tools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ROOT / "scripts"
 ARCHS = ("transformer_lm", "fmmformer_lm")
 ATTENTION = {"transformer_lm": "MultiheadAttention", "fmmformer_lm": "FMMMultiheadAttention"}
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def start(script, *args):
-    return subprocess.Popen([sys.executable, str(SCRIPTS / script), *map(str, args)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, f"scripts/bench/{script}", *map(str, args)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
     """Both benchmarks with --quick, side by side (one thread each); {script: (out_dir, stdout + stderr)}."""
-    out = {name: tmp_path_factory.mktemp(name) for name in ("bench_train", "bench_decode")}
+    out = {name: tmp_path_factory.mktemp(name) for name in ("train", "decode")}
     processes = {name: start(f"{name}.py", "--quick", "--threads", 1, "--out-dir", out[name]) for name in out}
     results = {}
     for name, process in processes.items():
@@ -55,7 +47,7 @@ def check_outputs(out_dir, key, lengths):
 
 
 def test_bench_train_quick_measures_every_arch_and_length(quick_runs):
-    out_dir, _ = quick_runs["bench_train"]
+    out_dir, _ = quick_runs["train"]
     rows = check_outputs(out_dir, "tokens_per_sample", [32, 64])
     for (arch, length), row in rows.items():
         assert row["words_per_second"] > 0 and row["words_per_second_by_arrival"] > 0
@@ -68,7 +60,7 @@ def test_bench_train_quick_measures_every_arch_and_length(quick_runs):
 
 
 def test_bench_decode_quick_measures_every_arch_and_length(quick_runs):
-    out_dir, _ = quick_runs["bench_decode"]
+    out_dir, _ = quick_runs["decode"]
     rows = check_outputs(out_dir, "prefix_length", [16, 32])
     for (arch, _), row in rows.items():
         assert row["ms_per_token"] > 0 and row["state_mib"] > 0 and row["rss_growth_mib"] >= 0
@@ -78,15 +70,15 @@ def test_bench_decode_quick_measures_every_arch_and_length(quick_runs):
 
 
 @pytest.mark.parametrize("script, args, message", [
-    ("bench_train.py", ["--lengths", "512,abc"], "expected comma-separated positive integers, got '512,abc'"),
-    ("bench_train.py", ["--lengths", "512,1000"], "--tokens-per-update 8192 is not a multiple of tokens per sample [1000]"),
-    ("bench_train.py", ["--updates", "2"], "--updates 2 leaves no timed update after --warmup-updates 2"),
-    ("bench_train.py", ["--warmup-updates", "0"], "--warmup-updates must be >= 1"),
-    ("bench_train.py", ["--data", "no/such/dir"], "no dict.txt there"),
-    ("bench_train.py", ["--arch-args=--decoder-layerz 3"], "not a model option of transformer_lm: --decoder-layerz 3"),
-    ("bench_decode.py", ["--timed-steps", "0"], "expected a positive integer, got '0'"),
-    ("bench_decode.py", ["--lengths", "256,272"], "prefix lengths [(256, 272)] are closer than --timed-steps 32"),
-    ("bench_decode.py", ["--fmm-args=--fmm-bandwidth -1"], "invalid FMM option --fmm-bandwidth"),
+    ("train.py", ["--lengths", "512,abc"], "expected comma-separated positive integers, got '512,abc'"),
+    ("train.py", ["--lengths", "512,1000"], "--tokens-per-update 8192 is not a multiple of tokens per sample [1000]"),
+    ("train.py", ["--updates", "2"], "--updates 2 leaves no timed update after --warmup-updates 2"),
+    ("train.py", ["--warmup-updates", "0"], "--warmup-updates must be >= 1"),
+    ("train.py", ["--data", "no/such/dir"], "no dict.txt there"),
+    ("train.py", ["--arch-args=--decoder-layerz 3"], "not a model option of transformer_lm: --decoder-layerz 3"),
+    ("decode.py", ["--timed-steps", "0"], "expected a positive integer, got '0'"),
+    ("decode.py", ["--lengths", "256,272"], "prefix lengths [(256, 272)] are closer than --timed-steps 32"),
+    ("decode.py", ["--fmm-args=--fmm-bandwidth -1"], "invalid FMM option --fmm-bandwidth"),
 ])
 def test_bad_options_stop_before_running_anything(tmp_path, script, args, message):
     out_dir = tmp_path / "out"
@@ -98,7 +90,6 @@ def test_bad_options_stop_before_running_anything(tmp_path, script, args, messag
 
 
 def test_words_per_second_is_total_words_over_total_time():
-    bench_train = load_script("bench_train")
     records = [{"wpb": 100.0, "wps": 0.0}, {"wpb": 100.0, "wps": 50.0}, {"wpb": 300.0, "wps": 100.0}]
     assert bench_train.words_per_second(records, warmup=1) == pytest.approx(400 / (2 + 3))
     assert bench_train.words_per_second_by_arrival(records, [0.0, 2.0, 5.0], warmup=1) == pytest.approx(400 / 5)
@@ -111,7 +102,6 @@ def test_words_per_second_is_total_words_over_total_time():
     ("import sys; sys.exit(3)", dict(time_budget=30.0, memory_limit_mib=10_000), "failed (exit code 3)"),
 ])
 def test_a_run_over_its_limits_is_killed_and_recorded(program, limits, status):
-    bench_train = load_script("bench_train")
     outcome = bench_train.run_training([sys.executable, "-c", program], threads=1, **limits)
     assert outcome.status == status
     assert outcome.wall_seconds < 20 and outcome.peak_rss_mib > 0
@@ -120,8 +110,6 @@ def test_a_run_over_its_limits_is_killed_and_recorded(program, limits, status):
 
 
 def test_fmm_decoding_state_is_bounded_while_transformer_state_grows():
-    bench_decode = load_script("bench_decode")
-
     lengths, state = [8, 16, 32], {}
     for arch in ARCHS:
         options = benchmarking.model_options(arch, "", "--fmm-bandwidth 4", defaults=benchmarking.QUICK_MODEL_ARGS)

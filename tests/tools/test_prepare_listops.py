@@ -1,18 +1,14 @@
-"""ListOps (fmm_fairseq/corpora/listops.py, scripts/prepare_listops.py): answers checked by an
+"""ListOps (fmm_tools.data.listops, fmm-prepare-listops): answers checked by an
 independent evaluator of LRA's parenthesised form, lengths, determinism, the TSV round trip, and
 bad rows refused with their file and line before anything is written."""
 import json
 import statistics
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from fmm_fairseq.corpora import listops
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "prepare_listops.py"
+from fmm_tools.data import listops
+from fmm_tools.paths import BIN, ROOT
 
 
 def lra_value(source: str) -> int:
@@ -98,7 +94,7 @@ def test_impossible_settings_stop_instead_of_looping():
 
 
 def run_script(*args):
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run([str(BIN / "fmm-prepare-listops"), *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.parametrize(

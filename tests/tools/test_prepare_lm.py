@@ -1,25 +1,19 @@
-"""scripts/prepare_lm_data.py: cleaning, splitting, raw-text and Debian inputs, binarisation."""
-import importlib.util
+"""fmm-prepare-lm (scripts/data/prepare_lm.py): cleaning, splitting, raw-text and Debian inputs, binarisation."""
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "scripts" / "prepare_lm_data.py"
-TINY = REPO / "tests" / "data" / "tiny_lm"
+from fmm_tools.data import prepare_lm as prep
+from fmm_tools.paths import BIN, ROOT
 
-_spec = importlib.util.spec_from_file_location("prepare_lm_data", SCRIPT)
-prep = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(prep)
+TINY = ROOT / "tests" / "data" / "tiny_lm"
 
 
 def run_script(*args, cwd):
-    """Run the script as a user would; returns the CompletedProcess."""
+    """Run the command as a user would; returns the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *map(str, args)],
+        [str(BIN / "fmm-prepare-lm"), *map(str, args)],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

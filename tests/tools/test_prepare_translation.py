@@ -1,27 +1,22 @@
-"""scripts/prepare_translation_data.py: Bible markup cleaning and alignment, splitting, parallel
-inputs and their errors, joint sentencepiece and joined-dictionary binarisation."""
-import importlib.util
+"""fmm-prepare-translation (scripts/data/prepare_translation.py): Bible markup cleaning and alignment,
+splitting, parallel inputs and their errors, joint sentencepiece and joined-dictionary binarisation."""
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "scripts" / "prepare_translation_data.py"
-TINY = REPO / "tests" / "data" / "tiny_mt"
-SPLITS = ("train", "valid", "test")
+from fmm_tools.data import prepare_translation as prep
+from fmm_tools.paths import BIN, ROOT
 
-_spec = importlib.util.spec_from_file_location("prepare_translation_data", SCRIPT)
-prep = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(prep)
+TINY = ROOT / "tests" / "data" / "tiny_mt"
+SPLITS = ("train", "valid", "test")
 
 
 def run_script(*args, cwd, env=None):
-    """Run the script as a user would; returns the CompletedProcess."""
+    """Run the command as a user would; returns the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *map(str, args)],
+        [str(BIN / "fmm-prepare-translation"), *map(str, args)],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
 

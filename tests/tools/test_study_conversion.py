@@ -1,16 +1,14 @@
-"""scripts/run_conversion_study.py: the conversion study's mechanics on the tiny committed corpora."""
+"""scripts/studies/conversion.py: the conversion study's mechanics on the tiny committed corpora."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import run_conversion_study  # noqa: E402
-
-BIN = Path(sys.executable).parent
+from fmm_tools.paths import BIN, ROOT
+from fmm_tools.studies import conversion as conversion_study
 TINY_LM = (
     "--decoder-layers 1 --decoder-embed-dim 32 --decoder-input-dim 32 --decoder-output-dim 32 "
     "--decoder-ffn-embed-dim 64 --decoder-attention-heads 2"
@@ -29,7 +27,7 @@ def run(*command):
 
 def study(work: Path, *args):
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "run_conversion_study.py"), "--data", str(work / "lm"),
+        [sys.executable, "scripts/studies/conversion.py", "--data", str(work / "lm"),
          "--save-root", str(work / "checkpoints"), "--out-root", str(work / "runs"), "--docs", str(work / "conversion.md"),
          "--base-updates", "4", "--extra-updates", "2,3", "--transfer-updates", "1", "--validate-every", "2",
          "--tokens-per-sample", "64", "--long-tokens-per-sample", "128", "--tokens-per-update", "256",
@@ -47,7 +45,7 @@ def finished(tmp_path_factory):
     corpus = ROOT / "tests" / "data" / "tiny_lm"
     run(BIN / "fairseq-preprocess", "--only-source", "--trainpref", corpus / "train.txt", "--validpref",
         corpus / "valid.txt", "--testpref", corpus / "test.txt", "--destdir", work / "lm", "--workers", "1")
-    run(sys.executable, "scripts/prepare_translation_data.py", "--raw-dir", ROOT / "tests" / "data" / "tiny_mt",
+    run(BIN / "fmm-prepare-translation", "--raw-dir", ROOT / "tests" / "data" / "tiny_mt",
         "--vocab-size", "300", "--destdir", work / "mt")
     run(BIN / "fairseq-train", work / "mt", "--task", "translation", "--arch", "transformer", *TINY_MT.split(),
         "--optimizer", "adam", "--lr", "0.003", "--max-tokens", "1024", "--max-update", "6", "--cpu", "--seed", "1",
@@ -57,8 +55,12 @@ def finished(tmp_path_factory):
     return work, result.stdout
 
 
+def records(work: Path) -> dict:
+    return json.loads((work / "conversion.json").read_text())["runs"]
+
+
 def point(work: Path, arm: str, extra: int) -> dict:
-    return json.loads((work / "runs" / arm / f"point_{extra}.json").read_text())
+    return records(work)[f"{arm}@{extra}"]
 
 
 def test_lm_stage_scores_the_softmax_model_the_transfer_and_the_fine_tune(finished):
@@ -77,7 +79,7 @@ def test_lm_stage_scores_the_softmax_model_the_transfer_and_the_fine_tune(finish
 
 def test_context_stage_records_time_memory_and_both_lengths(finished):
     work, _ = finished
-    result = json.loads((work / "runs" / "band20_2048" / "result.json").read_text())
+    result = records(work)["band20_2048"]
     assert "--max-target-positions 256" in result["command"]
     stop_hours = float(result["command"].split("--stop-time-hours ")[1].split()[0])
     assert stop_hours > 0.001  # the budget on top of the softmax checkpoint's own recorded training time
@@ -89,7 +91,7 @@ def test_context_stage_records_time_memory_and_both_lengths(finished):
 
 def test_translation_stage_scores_base_conversion_and_fine_tune(finished):
     work, _ = finished
-    base = json.loads((work / "runs" / "mt_base.json").read_text())
+    base = records(work)["mt_base"]
     converted, tuned = point(work, "mt_band20_ft", 0), point(work, "mt_band20_ft", 2)
     assert base["updates"] == 6
     assert "--arch fmmformer" in tuned["command"] and "--max-update 2" in tuned["command"]
@@ -114,24 +116,34 @@ def test_report_and_rerun(finished):
     assert "My reading." in docs.read_text()
 
 
+def test_report_only_rewrites_the_page_from_its_records_alone(finished, tmp_path):
+    work, _ = finished
+    for name in ("conversion.md", "conversion.json"):
+        shutil.copy(work / name, tmp_path / name)
+    assert conversion_study.main(["--report-only", "--docs", str(tmp_path / "conversion.md")]) == 0
+    page = (tmp_path / "conversion.md").read_text()
+    assert page == (work / "conversion.md").read_text()
+    assert str(BIN) not in page and "`fmm-convert " in page and ": `fairseq-train " in page
+
+
 @pytest.mark.parametrize("args, message", [
     (["--extra-updates", "1", "--transfer-updates", "1"], "--transfer-updates must be fewer"),
-    (["--only", "band21"], "unknown stage(s) or arm(s): band21"),
-    (["--stages", "lm,speed"], "unknown stage(s) or arm(s): speed"),
+    (["--only", "band21"], "unknown arm(s): band21"),
+    (["--stages", "lm,speed"], "unknown stage(s): speed"),
     (["--extra-updates", "0,250"], "expected comma-separated positive integers, got '0,250'"),
-    (["--stages", "translation"], "compare_translation.py --max-update 600` first"),
+    (["--stages", "translation"], "scripts/studies/translation.py --max-update 600` first"),
 ])
 def test_bad_options_fail_before_anything_runs(tmp_path, capsys, args, message):
     paths = ["--data", str(tmp_path / "lm"), "--out-root", str(tmp_path / "runs"), "--save-root", str(tmp_path / "ck"),
              "--docs", str(tmp_path / "conversion.md"), "--translation-base", str(tmp_path / "missing.pt")]
     with pytest.raises(SystemExit) as stopped:
-        run_conversion_study.main(paths + args)
+        conversion_study.main(paths + args)
     assert stopped.value.code == 2 and message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_schedule_lr_follows_fairseq_inverse_sqrt():
     schedule = ["--lr", "0.002", "--warmup-updates", "150"]
-    assert run_conversion_study.schedule_lr(schedule, 150) == pytest.approx(0.002)
-    assert run_conversion_study.schedule_lr(schedule, 2500) == pytest.approx(0.002 * (150 / 2500) ** 0.5)
-    assert run_conversion_study.schedule_lr(schedule, 74) == pytest.approx(0.002 * 74 / 150)
+    assert conversion_study.schedule_lr(schedule, 150) == pytest.approx(0.002)
+    assert conversion_study.schedule_lr(schedule, 2500) == pytest.approx(0.002 * (150 / 2500) ** 0.5)
+    assert conversion_study.schedule_lr(schedule, 74) == pytest.approx(0.002 * 74 / 150)

@@ -1,17 +1,18 @@
-"""scripts/run_study.py: the perplexity study's mechanics on the tiny committed corpus."""
+"""scripts/studies/lm_perplexity.py: the perplexity study's mechanics on the tiny committed corpus."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import run_study  # noqa: E402
+from fmm_tools.paths import BIN, ROOT
+from fmm_tools.studies import fairseq_output
+from fmm_tools.studies import lm_perplexity as study_module
+from fmm_tools.studies.skeleton import Records, train_command
 
 CORPUS = ROOT / "tests" / "data" / "tiny_lm"
-BIN = Path(sys.executable).parent
 TINY_MODEL = (
     "--decoder-layers 1 --decoder-embed-dim 32 --decoder-input-dim 32 --decoder-output-dim 32 "
     "--decoder-ffn-embed-dim 64 --decoder-attention-heads 2"
@@ -20,7 +21,7 @@ TINY_MODEL = (
 
 def study(work: Path, *args):
     command = [
-        sys.executable, str(ROOT / "scripts" / "run_study.py"), "--data", str(work / "data-bin"),
+        sys.executable, "scripts/studies/lm_perplexity.py", "--data", str(work / "data-bin"),
         "--save-root", str(work / "checkpoints"), "--out-root", str(work / "runs"), "--docs", str(work / "results.md"),
         "--max-update", "4", "--validate-every", "2", "--wall-clock-hours", "0.0003", "--tokens-per-update", "256",
         "--tokens-per-sample", "128", "--long-tokens-per-sample", "256", "--model-size", TINY_MODEL, *args,
@@ -42,17 +43,21 @@ def finished(tmp_path_factory):
     return work, result.stdout
 
 
+def records(work: Path) -> dict:
+    return json.loads((work / "results.json").read_text())["runs"]
+
+
 def test_finished_runs_write_scores_curve_and_report(finished):
     work, _ = finished
     for name, long_context in (("fmm2", False), ("softmax_long", True)):
-        result = json.loads((work / "runs" / name / "result.json").read_text())
+        result = records(work)[name]
         assert result["long_context"] is long_context
         for key in ("valid_ppl", "test_ppl", "valid_ppl_window96", "test_ppl_window96") if not long_context else (
             "valid_ppl", "test_ppl", "valid_ppl_window192", "test_ppl_window192"
         ):
             assert 1 < result[key] < 1e5, (name, key, result[key])
         assert result["curve"] and all(point["valid_ppl"] > 1 for point in result["curve"])
-    fmm2 = json.loads((work / "runs" / "fmm2" / "result.json").read_text())
+    fmm2 = records(work)["fmm2"]
     assert fmm2["updates"] == 4 and [point["updates"] for point in fmm2["curve"]] == [2, 4]
     report = (work / "results.md").read_text()
     assert "| FMM: band 20 + elu, elu_flip (near weight from 0) | 128 | 4 |" in report
@@ -65,7 +70,7 @@ def test_finished_runs_write_scores_curve_and_report(finished):
 
 def test_wall_clock_run_stops_on_its_time_budget(finished):
     work, _ = finished
-    result = json.loads((work / "runs" / "softmax_long" / "result.json").read_text())
+    result = records(work)["softmax_long"]
     assert "--stop-time-hours 0.0003" in result["command"]
     assert result["training_hours"] >= 0.0003
 
@@ -80,6 +85,21 @@ def test_rerun_skips_finished_runs_and_keeps_notes(finished):
     assert "My reading of the figures." in docs.read_text()
 
 
+def test_report_only_rewrites_the_page_from_its_records_alone(finished, tmp_path):
+    """The page and its .json copied elsewhere: --report-only with every option at its default (not the
+    study's) writes the same page, from the recorded settings; commands quoted as a reader types them."""
+    work, _ = finished
+    for name in ("results.md", "results.json"):
+        shutil.copy(work / name, tmp_path / name)
+    result = subprocess.run([sys.executable, "scripts/studies/lm_perplexity.py", "--report-only", "--docs",
+                             str(tmp_path / "results.md")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (tmp_path / "results.md").read_text()
+    assert page == (work / "results.md").read_text()
+    assert str(BIN) not in page and "- `fmm2`: `fairseq-train " in page and "    fairseq-eval-lm " in page
+    assert "python scripts/studies/lm_perplexity.py --max-update 4 " in page
+
+
 def test_unknown_run_fails_before_training(tmp_path):
     result = study(tmp_path, "--only", "fmm2,fmm9")
     assert result.returncode == 2
@@ -90,14 +110,15 @@ def test_unknown_run_fails_before_training(tmp_path):
 def test_valid_curve_reads_every_validation_once_across_resumes():
     line = '2026-01-01 00:00:00 | INFO | valid | {{"epoch": 1, "valid_ppl": "{ppl}", "valid_num_updates": "{n}"}}'
     log = "\n".join([line.format(ppl=900.5, n=100), line.format(ppl=400.0, n=200), "resumed", line.format(ppl=401.0, n=200)])
-    assert run_study.valid_curve(log) == [{"updates": 100, "valid_ppl": 900.5}, {"updates": 200, "valid_ppl": 401.0}]
+    assert fairseq_output.valid_curve(log) == [{"updates": 100, "valid_ppl": 900.5}, {"updates": 200, "valid_ppl": 401.0}]
 
 
 def test_seeded_runs_train_each_variant_once_per_seed_with_its_init():
-    runs = run_study.seeded_runs([2, 3], list(run_study.SEED_VARIANTS))
-    assert [run.name for run in runs] == [f"{v}_seed{s}" for s in (2, 3) for v in run_study.SEED_VARIANTS]
-    budget = run_study.Budget(800, 0.5, 100, 2)
-    commands = {run.name: run_study.train_command(run, Path("DATA"), Path("SAVE"), budget) for run in runs}
+    variants = study_module.seeded_variants([2, 3], list(study_module.SEED_VARIANTS))
+    assert [v.name for v in variants] == [f"{v}_seed{s}" for s in (2, 3) for v in study_module.SEED_VARIANTS]
+    budget = study_module.Budget(800, 0.5, 100)
+    runs = [study_module.study_run(variant, budget) for variant in variants]
+    commands = {run.name: train_command(run, Path("SAVE")) for run in runs}
     for name, command in commands.items():
         assert command[command.index("--seed") + 1] == name[-1] and command.count("--seed") == 1
     assert commands["fmm2_seed2"][commands["fmm2_seed2"].index("--fmm-near-init") + 1] == "0"
@@ -106,19 +127,18 @@ def test_seeded_runs_train_each_variant_once_per_seed_with_its_init():
 
 
 def test_seeds_report_gives_mean_spread_ratios_and_the_paired_init_comparison(tmp_path):
-    runs = run_study.seeded_runs([1, 2], ["softmax", "fmm2", "fmm2_near1"])
     valid = {"softmax": (100.0, 110.0), "fmm2": (104.0, 110.0), "fmm2_near1": (96.0, 115.5)}
     results = {
         f"{variant}_seed{seed}": {
-            "valid_ppl": valid[variant][seed - 1], "test_ppl": valid[variant][seed - 1] + 10,
+            "seed": seed, "valid_ppl": valid[variant][seed - 1], "test_ppl": valid[variant][seed - 1] + 10,
             "curve": [{"updates": 100, "valid_ppl": 2 * valid[variant][seed - 1]},
                       {"updates": 200, "valid_ppl": valid[variant][seed - 1]}],
         }
         for variant in valid for seed in (1, 2)
     }
-    docs = tmp_path / "seeds.md"
-    run_study.write_seeds_report(results, runs, docs, "python scripts/run_study.py --seeds 1,2", run_study.Budget(200, 0.5, 100, 2))
-    report = docs.read_text()
+    records = Records(tmp_path / "seeds.md")
+    records.settings, records.runs = vars(study_module.Budget(200, 0.5, 100)), results
+    report = "\n".join(study_module.seeds_report(records))
     # mean ± sample sd over the two seeds; ratio = mean over seeds of variant / softmax of the same seed
     assert "| softmax (transformer_lm) | 100.00 | 110.00 | 105.00 ± 7.07 | 115.00 ± 7.07 | 1.000 |" in report
     assert "| FMM 2 maps, near weight starts at 1 | 96.00 | 115.50 | 105.75 ± 13.79 | 115.75 ± 13.79 | 1.005 |" in report
@@ -130,7 +150,8 @@ def test_seeds_report_gives_mean_spread_ratios_and_the_paired_init_comparison(tm
 
 @pytest.mark.parametrize("args,message", [
     (["--seeds", "1,1"], "distinct"), (["--seeds", "1,x"], "comma-separated integers"),
-    (["--seeds", "1,2", "--only", "linear"], "unknown run(s) linear"), (["--parallel", "0"], "--parallel must be >= 1"),
+    (["--seeds", "1,2", "--only", "linear"], "unknown run(s) linear"),
+    (["--parallel", "0"], "argument --parallel: expected a positive integer, got '0'"),
 ])
 def test_bad_seeds_options_fail_before_training(tmp_path, args, message):
     result = study(tmp_path, *args)

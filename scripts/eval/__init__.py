@@ -1,0 +1,1 @@
+"""Evaluation a user runs on a trained model (``fmm-evaluate-translation``: BLEU on raw references)."""
