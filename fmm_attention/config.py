@@ -83,8 +83,9 @@ class FMMConfig:
             if value and not self.causal:
                 raise FMMOptionError(option, "is defined for causal attention only (decoders, language models)")
         if self.backend == "triton":
-            if self.far_outside_band or self.far_horizons:
-                raise FMMOptionError("backend", "the Triton kernels compute neither far_outside_band nor far_horizons yet")
+            reason = self.kernels_lack()
+            if reason:
+                raise FMMOptionError("backend", f"the Triton kernels do not compute {reason} yet")
             from . import triton as kernels
 
             reason = kernels.triton_unavailable_reason()
@@ -115,11 +116,19 @@ class FMMConfig:
         horizons = first * (last / first) ** steps
         return (1.0 - 1.0 / horizons).to(device=like.device, dtype=dtype)
 
+    def kernels_lack(self) -> str:
+        """What of this configuration the Triton kernels do not compute ('' if nothing)."""
+        from .triton import KERNEL_FEATURE_MAPS
+
+        lacking = [f"the feature map {name!r}" for name in self.feature_maps if name not in KERNEL_FEATURE_MAPS]
+        lacking += ["far_outside_band"] * self.far_outside_band + ["far_horizons"] * bool(self.far_horizons)
+        return ", ".join(lacking)
+
     def uses_triton(self, q: torch.Tensor) -> bool:
         """Whether ``fmm_attention`` runs the Triton kernels for these inputs."""
         if self.backend == "auto":
-            if self.far_outside_band or self.far_horizons:
-                return False  # not in the kernels yet
+            if self.kernels_lack():
+                return False  # the torch path computes it
             from . import triton as kernels
 
             return q.is_cuda and q.dtype in TRITON_DTYPES and kernels.triton_installed()

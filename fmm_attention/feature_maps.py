@@ -1,7 +1,9 @@
 """Named feature maps phi for the far field (kernelised linear attention).
 
 Every map is non-negative, so phi(q) . sum_j phi(k_j) is a non-negative normaliser. The seed paper's
-language-model runs used ``elu`` and ``elu_flip`` together.
+language-model runs used ``elu`` and ``elu_flip`` together. ``softmax`` (over the head's features)
+makes phi(q) . phi(k) large only where q and k peak on the same features: a sharper, recall-friendly
+kernel (torch path only: the Triton kernels compute the other maps).
 """
 from typing import Callable, Dict, List, Sequence
 
@@ -15,6 +17,7 @@ FEATURE_MAPS: Dict[str, FeatureMap] = {
     "elu_flip": lambda x: F.elu(-x) + 1.0,  # elu(-x) + 1
     "tanh": lambda x: torch.tanh(x) + 1.0,  # 1 + tanh(x)
     "relu": F.relu,  # max(x, 0)
+    "softmax": lambda x: torch.softmax(x, dim=-1),  # exp(x) / sum exp(x) over the features: sharper matches
 }
 
 

@@ -16,6 +16,7 @@ from typing import Optional
 import torch
 
 _KERNEL_FUNCTIONS = ("band_attention", "linear_attention", "fmm_attention")
+KERNEL_FEATURE_MAPS = ("elu", "elu_flip", "tanh", "relu")  # the maps the kernels compute themselves
 
 
 @functools.lru_cache(maxsize=None)
@@ -44,4 +45,4 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["triton_installed", "triton_unavailable_reason", *_KERNEL_FUNCTIONS]
+__all__ = ["KERNEL_FEATURE_MAPS", "triton_installed", "triton_unavailable_reason", *_KERNEL_FUNCTIONS]

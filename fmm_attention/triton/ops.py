@@ -229,9 +229,10 @@ def _per_head_channel(weight: torch.Tensor, heads: int, value_dim: int) -> torch
 
 
 def _map_code(feature_map: FeatureMap) -> Optional[int]:
+    """The kernels' code of a named map they compute; None: applied in torch before the kernel."""
     for name, function in FEATURE_MAPS.items():
         if function is feature_map:
-            return MAP_CODES[name]
+            return MAP_CODES.get(name)
     return None
 
 

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from fairseq.dataclass import ChoiceEnum
 from fairseq.utils import safe_getattr
 
-from fmm_attention import BlendConfig, FMMConfig, FMMOptionError
+from fmm_attention import FEATURE_MAPS, BlendConfig, FMMConfig, FMMOptionError
 from fmm_attention.config import BACKENDS, BLEND_GRANULARITIES
 
 FEATURE_NORMS = ("sum", "none")
@@ -39,7 +39,7 @@ FMM_CHOICES: Dict[str, Tuple[str, ...]] = {"blend": BLEND_GRANULARITIES, "featur
 FMM_HELP: Dict[str, str] = {
     "bandwidth": "near field bandwidth w: softmax attention over the w-1 tokens before each token and itself "
     "(bidirectional: the w-1 on each side); 0 switches the near field off",
-    "feature_maps": "far field: comma-separated feature maps among elu, elu_flip, tanh, relu (their linear "
+    "feature_maps": f"far field: comma-separated feature maps among {', '.join(sorted(FEATURE_MAPS))} (their linear "
     "attentions are averaged); 'none' switches the far field off",
     "blend": "out = near_weight * near + far_weight * far, with one learned near weight per channel or per head",
     "near_init": "initial near weight (default 1 for the language model and RoBERTa: training starts from band "

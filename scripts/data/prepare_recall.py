@@ -1,18 +1,20 @@
-"""A recall probe in fairseq's language-modelling format: key-value pairs queried again after a gap.
+"""A recall probe in fairseq's language-modelling format: random segments repeated after a gap.
 
     fmm-prepare-recall                                  # -> data-bin/recall (lines of 512 tokens)
     fmm-prepare-recall --length 1024 --max-gap 960 --destdir data-bin/recall-1024
 
-Every line is one sample (train with ``--sample-break-mode eos``) of ``--length`` tokens: ``--pairs``
-key-value pairs ``k17 v3`` (distinct keys per line, values drawn afresh for every line, so that
-only the context can tell them) placed among random filler tokens, and each key queried once
-later, ``k17`` again, after a gap drawn log-uniformly from [--min-gap, --max-gap] tokens (key to
-key): the token after the query is the recalled value. A model can predict it only by looking
-``gap`` tokens back: within its band (gap < w) the near field sees the pair, beyond it only a
-far field (or full attention) can. Keys, values and fillers come from disjoint vocabularies
-(``k*``, ``v*``, ``f*``), as in the multi-query associative recall task (Zoology's MQAR).
-``fmm-recall`` scores a checkpoint on the test split: accuracy and loss at the recalled values, by gap.
-The text splits stay in ``DEST/text/`` for it; ``recall.json`` records the settings.
+Every line is one sample (train with ``--sample-break-mode eos``) of ``--length`` tokens:
+``--segments`` segments of ``--segment-length`` random key tokens (``k*``, each key once per line,
+drawn afresh for every line, so only the context can tell what follows a key), each repeated once
+later, after a gap drawn log-uniformly from [--min-gap, --max-gap] tokens (first copy to second),
+among filler tokens (``f*``). In the second copy every token but the first is recalled: it is the
+token that followed the previous one in the first copy, ``gap`` tokens back. Within the band
+(gap < w) the near field sees it; beyond, only a far field (or full attention) can — the
+repeated-sequence task on which induction heads form, and with ``--segment-length 2`` and
+``--values`` a key-value recall as in Zoology's MQAR (the second token of a pair drawn from
+``v*``, with replacement). ``fmm-recall`` scores a checkpoint on the test split: accuracy and loss
+at the recalled tokens, by gap. The text splits stay in ``DEST/text/`` for it; ``recall.json``
+records the settings.
 """
 import argparse
 import json
@@ -36,57 +38,65 @@ class RecallSpec:
     """How the lines of the probe are made."""
 
     length: int = 512  # tokens per line
-    pairs: int = 8  # key-value pairs per line, each queried once
-    keys: int = 64  # vocabulary sizes: k0.., v0.., f0..
-    values: int = 64
-    fillers: int = 128
-    min_gap: int = 4  # tokens from a pair's key to its query's key
-    max_gap: int = 480
+    segments: int = 4  # segments per line, each repeated once
+    segment_length: int = 16
+    keys: int = 128  # vocabulary sizes: k0.., f0.. (and v0.. with --values)
+    values: int = 0  # > 0: the last token of a segment is a value v* (drawn with replacement): key-value recall
+    fillers: int = 1
+    min_gap: int = 17  # tokens from a segment's first copy to its second (a filler at least between them)
+    max_gap: int = 448
 
     def check(self) -> None:
         """Raises PrepareError naming the option that cannot work."""
-        if self.min_gap < 2:
-            raise PrepareError("--min-gap must be >= 2 (a query cannot overlap its pair)")
+        if self.segment_length < 2:
+            raise PrepareError("--segment-length must be >= 2 (a token and the one it recalls)")
+        if self.min_gap <= self.segment_length:
+            raise PrepareError(f"--min-gap {self.min_gap} must exceed --segment-length {self.segment_length}: the copies would touch")
         if self.max_gap < self.min_gap:
             raise PrepareError(f"--max-gap {self.max_gap} is below --min-gap {self.min_gap}")
-        if self.max_gap + 2 > self.length:
-            raise PrepareError(f"--max-gap {self.max_gap} + 2 does not fit a line of --length {self.length}")
-        if self.pairs > self.keys:
-            raise PrepareError(f"--pairs {self.pairs} needs at least as many keys (--keys {self.keys})")
-        if 4 * self.pairs > self.length // 2:
-            raise PrepareError(f"--pairs {self.pairs}: 4 tokens each take more than half of a line of {self.length}")
+        if self.max_gap + self.segment_length > self.length:
+            raise PrepareError(f"--max-gap {self.max_gap} + a segment does not fit a line of --length {self.length}")
+        keys_per_segment = self.segment_length - (1 if self.values else 0)
+        if self.segments * keys_per_segment > self.keys:
+            raise PrepareError(f"--segments {self.segments} x {keys_per_segment} keys each need --keys >= "
+                               f"{self.segments * keys_per_segment}, got {self.keys}")
+        if 2 * self.segments * self.segment_length > self.length // 2:
+            raise PrepareError(f"--segments {self.segments}: their copies take more than half of a line of {self.length}")
 
 
 def generate_line(spec: RecallSpec, rng: random.Random) -> List[str]:
-    """One line: the pairs and their queries at free places, filler everywhere else."""
+    """One line: every segment and its copy at free places, filler everywhere else."""
     tokens: List[str] = [""] * spec.length
-    keys = rng.sample(range(spec.keys), spec.pairs)
+    width = spec.segment_length
+    keys_per_segment = width - 1 if spec.values else width
+    keys = iter(rng.sample(range(spec.keys), spec.segments * keys_per_segment))
     log_low, log_high = math.log(spec.min_gap), math.log(spec.max_gap + 1)
-    for key in keys:
-        value = f"v{rng.randrange(spec.values)}"
+    for _ in range(spec.segments):
+        segment = [f"k{next(keys)}" for _ in range(keys_per_segment)] + ([f"v{rng.randrange(spec.values)}"] if spec.values else [])
         for _ in range(1000):
             gap = min(int(math.exp(rng.uniform(log_low, log_high))), spec.max_gap)
-            start = rng.randrange(spec.length - gap - 1)
-            places = (start, start + 1, start + gap, start + gap + 1)
-            if not any(tokens[place] for place in places):
+            start = rng.randrange(spec.length - gap - width + 1)
+            # the copies and a filler on each side: a copy's last key is never followed by another segment
+            places = [*range(start - 1, start + width + 1), *range(start + gap - 1, start + gap + width + 1)]
+            if not any(tokens[place] for place in places if 0 <= place < spec.length):
                 break
         else:
-            raise PrepareError(f"no room for {spec.pairs} pairs in a line of {spec.length} (lower --pairs)")
-        tokens[start] = tokens[start + gap] = f"k{key}"
-        tokens[start + 1] = tokens[start + gap + 1] = value
+            raise PrepareError(f"no room for {spec.segments} segments in a line of {spec.length} (lower --segments)")
+        tokens[start : start + width] = tokens[start + gap : start + gap + width] = segment
     return [token or f"f{rng.randrange(spec.fillers)}" for token in tokens]
 
 
 def recall_targets(tokens: Sequence[str]) -> Iterator[Tuple[int, int, str]]:
-    """(position of the recalled value, gap, the value) for every key seen a second time: the value
-    that followed the key the first time. The probe's answers, read from the line alone."""
+    """(position of the recalled token, gap, the token) wherever a key is seen the second time and a
+    key or value followed it the first time: that token. The probe's answers, from the line alone."""
     first_seen = {}
     for position, token in enumerate(tokens[:-1]):
         if not token.startswith("k"):
             continue
         if token in first_seen:
             earlier = first_seen[token]
-            yield position + 1, position - earlier, tokens[earlier + 1]
+            if tokens[earlier + 1][0] in "kv":
+                yield position + 1, position - earlier, tokens[earlier + 1]
         else:
             first_seen[token] = position
 
@@ -142,7 +152,7 @@ def main(argv=None) -> int:
     spec = RecallSpec(**{name: getattr(args, name) for name in asdict(defaults)})
     sizes = {"train": args.train_lines, "valid": args.valid_lines, "test": args.test_lines}
     for name, value in [(field, getattr(spec, field)) for field in asdict(spec)] + [(f"{s}_lines", n) for s, n in sizes.items()]:
-        if value < 1:
+        if value < (0 if name == "values" else 1):
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if dataset_complete(args.destdir) and not args.force:
         print(f"[prepare-recall] {args.destdir} already holds the probe; nothing to do (use --force)")

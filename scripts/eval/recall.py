@@ -4,10 +4,10 @@
 
 Each checkpoint is loaded through fairseq (``checkpoint_utils``, its task and dictionary) and
 reads every line of the split (``DATA/text/SPLIT.txt``) as ``fairseq-eval-lm`` would (the line's
-tokens after the end-of-sentence symbol). At every recalled value (a key seen the second time, the
-token after it) it scores whether the most probable next token is the value that followed the key
-the first time (accuracy) and its loss; both by the gap between the two keys, in buckets whose
-first edge is the band width. Chance is 1 / (number of values). Writes OUT.json, prints a table.
+tokens after the end-of-sentence symbol). At every recalled token (after a key seen the second time)
+it scores whether the most probable next token is the one that followed the key the first time
+(accuracy) and its loss; both by the gap between the two keys, in buckets whose
+first edge is the band width. Chance is 1 / (number of keys, or of values). Writes OUT.json, prints a table.
 """
 import argparse
 import json
@@ -23,7 +23,7 @@ from fmm_tools.data.prepare_recall import recall_targets
 from fmm_tools.eval.position_loss import bucket_edges
 
 
-def score(checkpoint: str, data: Path, split: str, batch_size: int, max_gap: int, user_dir: str) -> Dict:
+def score(checkpoint: str, data: Path, split: str, batch_size: int, user_dir: str) -> Dict:
     """Per recalled value: gap, correct (bool), loss (nats); and the checkpoint's band width."""
     from argparse import Namespace
 
@@ -94,13 +94,13 @@ def main(argv=None) -> int:
     for index, checkpoint in enumerate(args.path):
         if not Path(checkpoint).is_file():
             parser.error(f"--path: no such checkpoint: {checkpoint}")
-        result = score(checkpoint, args.data, args.split, args.batch_size, settings["max_gap"], args.user_dir)
+        result = score(checkpoint, args.data, args.split, args.batch_size, args.user_dir)
         result["label"] = args.label[index] if args.label else Path(checkpoint).parent.name
         results.append(result)
     band: Optional[int] = args.band or next((r["bandwidth"] for r in results if r["bandwidth"]), None)
     edges = bucket_edges(settings["max_gap"] + 1, band)
-    chance = 1 / settings["values"]
-    print(f"accuracy at the recalled values by gap (chance {chance:.3f}); {args.split} split")
+    chance = 1 / (settings["values"] or settings["keys"])
+    print(f"accuracy at the recalled tokens by gap (chance {chance:.3f}); {args.split} split")
     print("| checkpoint | all | " + " | ".join(f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])) + " |")
     print("|" + "---|" * (len(edges) + 1))
     for result in results:

@@ -292,3 +292,17 @@ def test_kernels_compile_for_a_gpu_target():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all kernels compiled" in result.stdout
+
+
+def test_kernel_map_list_matches_the_kernels_and_other_settings_stay_on_the_torch_path(monkeypatch):
+    assert set(ops.MAP_CODES) == set(kernels.KERNEL_FEATURE_MAPS)
+    for settings, lacking in [
+        (dict(feature_maps=("elu", "softmax")), "the feature map 'softmax'"),
+        (dict(far_outside_band=True), "far_outside_band"),
+        (dict(far_horizons=(64,)), "far_horizons"),
+    ]:
+        with pytest.raises(FMMOptionError, match=f"backend: the Triton kernels do not compute {lacking}"):
+            FMMConfig(backend="triton", **settings)
+        config = FMMConfig(backend="auto", **settings)
+        monkeypatch.setattr(kernels, "triton_installed", lambda: True)
+        assert not config.uses_triton(torch.zeros(1))  # whatever the device: the kernels lack it

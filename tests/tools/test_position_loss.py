@@ -55,12 +55,13 @@ def test_buckets_start_at_the_band_and_double():
 
 def test_recall_is_scored_at_every_query(lm):
     data = lm / "recall"
-    assert prepare_recall.main(["--length", "64", "--pairs", "3", "--max-gap", "40", "--train-lines", "40",
+    assert prepare_recall.main(["--length", "64", "--segments", "2", "--segment-length", "4", "--keys", "8", "--min-gap", "6",
+                                "--max-gap", "40", "--train-lines", "40",
                                 "--valid-lines", "4", "--test-lines", "6", "--destdir", str(data), "--workers", "1"]) == 0
     run("fairseq-train", data, *TINY_MODEL, "--sample-break-mode", "eos", "--tokens-per-sample", "65", "--batch-size", "4",
         "--required-batch-size-multiple", "1",
         "--max-update", "4", "--save-dir", lm / "recall-lm")
     out = run("fmm-recall", data, "--path", lm / "recall-lm" / "checkpoint_last.pt", "--output", lm / "recall-out")
     record = json.loads((lm / "recall-out.json").read_text())
-    assert sum(row["queries"] for row in record["checkpoints"][0]["buckets"]) == 6 * 3
-    assert record["edges"][:2] == [0, 8] and "chance 0.016" in out
+    assert sum(row["queries"] for row in record["checkpoints"][0]["buckets"]) == 6 * 2 * 3
+    assert record["edges"][:2] == [0, 8] and "chance 0.125" in out

@@ -1,0 +1,516 @@
+#!/usr/bin/env python
+"""Long-context study: where the far field pays, and whether a model trained short runs long.
+
+    python scripts/studies/long_context.py                    # every stage, resumable (hours on 2 cores)
+    python scripts/studies/long_context.py --stages recall    # one stage
+    python scripts/studies/long_context.py --report-only      # rewrite docs/long_context.md from its records
+
+Every model: 2 layers x 128 dims, 4 heads, FFN 512 (``recipes.LM_MODEL_SIZE``), Adam, lr 0.002,
+inverse-sqrt schedule; one thread per run, ``--parallel`` runs at a time (default 2).
+
+* ``recall`` — the recall probe (``fmm-prepare-recall``: lines of 512 tokens, 4 segments of 16 random
+  keys each repeated after a gap of 17-448 tokens, constant filler), equal updates; ``fmm-recall``:
+  accuracy at the recalled tokens by gap. Softmax, band only (w = 20), linear only, FMM and its variants.
+* ``calibrate`` — the seconds per update of every 2,048-token model on each corpus, measured with the
+  same threads and parallelism as the runs that follow (so equal wall-clock is equal *measured*
+  cost, whatever else shares the machine later), and the band whose cost equals FMM's.
+* ``code`` / ``docs`` — 2,048 tokens per sample, equal wall-clock (``--minutes`` of calibrated
+  training each; the updates each reached are reported): the Python standard library's sources
+  (``fmm-prepare-code``) and the Linux documentation (``fmm-prepare-lm``). Test perplexity
+  (``fairseq-eval-lm``) and loss by position (``fmm-position-loss``), s/update, peak memory.
+* ``extrapolate`` — trained at 512 tokens per sample, scored at 512 / 2,048 / 8,192 / 16,384 with the
+  same tokens per batch: softmax with sinusoidal positions and without, band only without,
+  FMM with and without positions. Perplexity, eval time and peak memory; loss by position at 8,192.
+* ``seeds`` — seed 2 of the runs whose figures are close (band, FMM, the FMM variants) on code.
+
+Interrupted? Run it again: finished runs (with a record in docs/long_context.json) are skipped,
+unfinished ones resume from their checkpoint_last.pt.
+"""
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from fmm_tools.cli_types import positive_float, positive_int
+from fmm_tools.paths import BIN, ROOT, relative
+from fmm_tools.studies import skeleton
+from fmm_tools.studies.fairseq_output import checkpoint_updates, json_records, perplexity
+from fmm_tools.studies.recipes import LM_MODEL_SIZE
+from fmm_tools.studies.skeleton import Line, Panel, Records, Run, Stage, Study, StudyError, Trained
+
+SCRIPT = "scripts/studies/long_context.py"
+FMM = ["--arch", "fmmformer_lm", "--user-dir", "fmm_fairseq"]
+SCHEDULE = ["--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0", "--lr", "0.002",
+            "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "200"]
+STAGES = [
+    Stage("recall", "the key-value recall probe, equal updates"),
+    Stage("calibrate", "seconds per update of each 2,048-token model"),
+    Stage("code", "Python sources, 2,048 tokens, equal wall-clock"),
+    Stage("extrapolate", "trained at 512, scored at 512-16,384"),
+    Stage("docs", "Linux documentation, 2,048 tokens, equal wall-clock"),
+    Stage("seeds", "seed 2 of the close runs on code"),
+]
+CORPORA = {"code": "fmm-prepare-code", "docs": "fmm-prepare-lm"}  # corpus -> its builder
+RECALL_LENGTH = 512
+RECALL_PROBE = ["--length", str(RECALL_LENGTH), "--segments", "4", "--segment-length", "16", "--min-gap", "17", "--max-gap", "448"]
+SPLIT = ["--fmm-far-outside-band", "--fmm-far-horizons", "32,1024", "--fmm-learn-far-weight"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    label: str
+    model: List[str]
+
+
+ARMS: Dict[str, Arm] = {
+    "softmax": Arm("softmax (transformer_lm)", ["--arch", "transformer_lm"]),
+    "band": Arm("band only, w = 20", FMM + ["--fmm-feature-maps", "none"]),
+    "band_cost": Arm("band only, w of FMM's cost", FMM + ["--fmm-feature-maps", "none"]),  # w from the calibration
+    "linear": Arm("linear only (elu)", FMM + ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"]),
+    "fmm": Arm("FMM (default: band 20 + elu, elu_flip, far weight 1)", FMM),
+    "fmm_far_learned": Arm("FMM, far weight learned", FMM + ["--fmm-learn-far-weight"]),
+    "fmm_outside": Arm("FMM, far field outside the band", FMM + ["--fmm-far-outside-band"]),
+    "fmm_decay": Arm("FMM, far field decaying (horizons 32-1,024)", FMM + ["--fmm-far-horizons", "32,1024"]),
+    "fmm_softmax_map": Arm("FMM, softmax feature map", FMM + ["--fmm-feature-maps", "softmax"]),
+    "fmm_split": Arm("FMM split: outside the band, decaying, far weight learned", FMM + SPLIT),
+}
+RECALL_ARMS = ["softmax", "band", "linear", "fmm", "fmm_split", "fmm_softmax_map"]
+CODE_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_far_learned", "fmm_outside", "fmm_decay", "fmm_split"]
+DOCS_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_split"]
+SEED_ARMS = ["band", "fmm", "fmm_split"]
+EXTRAPOLATION_ARMS = {  # name -> (arm, positions)
+    "softmax_sinusoidal": ("softmax", "sinusoidal"),
+    "softmax_none": ("softmax", "none"),
+    "band_none": ("band", "none"),
+    "fmm_sinusoidal": ("fmm", "sinusoidal"),
+    "fmm_none": ("fmm", "none"),
+    "fmm_split_none": ("fmm_split", "none"),
+}
+BAND_PROBE = 128  # the second band width timed, to interpolate the band of FMM's cost
+
+
+@dataclass
+class Budget:
+    """The settings every record keeps."""
+
+    recall_updates: int = 3000
+    recall_batch: int = 16
+    minutes: float = 30.0  # calibrated training time of each 2,048-token run
+    calibration_updates: int = 30
+    long_tokens: int = 2048
+    tokens_per_update: int = 4096
+    extrapolation_updates: int = 1500
+    extrapolation_tokens: int = 512
+    eval_lengths: List[int] = field(default_factory=lambda: [512, 2048, 8192, 16384])
+    eval_tokens_per_batch: int = 16384
+    validate_every: int = 250
+    model_size: List[str] = field(default_factory=lambda: list(LM_MODEL_SIZE))
+    recall_data: str = "data-bin/recall-probe"
+    code_data: str = "data-bin/python-stdlib"
+    docs_data: str = "data-bin/linux-doc"
+    arms: List[str] = field(default_factory=lambda: list(ARMS))  # --only: the arms of every stage
+
+    def data(self, corpus: str) -> str:
+        return self.code_data if corpus == "code" else self.docs_data
+
+    def chosen(self, arms) -> List[str]:
+        return [arm for arm in arms if arm in self.arms]
+
+
+def common(budget: Budget) -> List[str]:
+    return [*budget.model_size, *SCHEDULE, "--cpu", "--num-workers", "0", "--log-format", "json", "--required-batch-size-multiple", "1",
+            "--no-epoch-checkpoints", "--keep-interval-updates", "1"]
+
+
+def train_args(budget: Budget, data: str, arm: str, tokens: int, batch: int, updates: int, extra=()) -> List[str]:
+    return [data, "--task", "language_modeling", *ARMS[arm].model, *extra, "--tokens-per-sample", str(tokens),
+            "--batch-size", str(batch), "--max-update", str(updates), *common(budget),
+            "--validate-interval-updates", str(budget.validate_every), "--save-interval-updates", str(budget.validate_every),
+            "--log-interval", "25"]
+
+
+def seconds_per_update(log: str) -> float:
+    """Mean training seconds per update after the first logged interval (warm-up excluded)."""
+    records = json_records(log, "train_inner")
+    rates = [float(record["ups"]) for record in records[1:]] or [float(record["ups"]) for record in records]
+    if not rates:
+        raise StudyError("fairseq-train logged no train_inner record")
+    return 1.0 / (sum(rates) / len(rates))
+
+
+def band_of_equal_cost(costs: Dict[str, float]) -> int:
+    """The band whose seconds per update match FMM's, linear in w between w = 20 and w = BAND_PROBE."""
+    slope = (costs[f"band{BAND_PROBE}"] - costs["band"]) / (BAND_PROBE - 20)
+    width = 20 + (costs["fmm"] - costs["band"]) / slope if slope > 0 else BAND_PROBE
+    return int(max(20, min(4 * round(width / 4), 1024)))
+
+
+def timed_arms(budget: Budget, corpus: str) -> List[str]:
+    """What the calibration times on a corpus: its arms (band_cost through band and band{BAND_PROBE})."""
+    arms = budget.chosen(CODE_ARMS if corpus == "code" else DOCS_ARMS)
+    timed = [arm for arm in arms if arm != "band_cost"]
+    if "band_cost" in arms:
+        timed += [arm for arm in ("band", "fmm") if arm not in timed] + [f"band{BAND_PROBE}"]
+    return timed
+
+
+def calibration(records: Records, corpus: str) -> Optional[Dict[str, float]]:
+    """Seconds per update by arm on ``corpus``; None until every timed arm is recorded."""
+    costs = {name.split(":")[-1]: r["seconds_per_update"] for name, r in records.runs.items() if name.startswith(f"calibrate:{corpus}:")}
+    return costs if set(timed_arms(Budget(**records.settings), corpus)) <= set(costs) else None
+
+
+def runs(records: Records) -> List[Run]:
+    budget = Budget(**records.settings)
+    declared: List[Run] = []
+
+    def add(name: str, label: str, train, stage: str, facts: Dict, seed: int = 1, after=()) -> None:
+        declared.append(Run(name, label, train, seed=seed, stage=stage, after=tuple(after), facts=facts,
+                            directory=name.replace(":", "_")))
+
+    probe_file = ROOT / budget.recall_data / "recall.json"
+    line = json.loads(probe_file.read_text())["length"] if probe_file.exists() else RECALL_LENGTH
+    for arm in budget.chosen(RECALL_ARMS):
+        add(f"recall:{arm}", ARMS[arm].label, train_args(
+            budget, budget.recall_data, arm, line + 1, budget.recall_batch, budget.recall_updates,  # the line and its </s>
+            ["--sample-break-mode", "eos"]), "recall", {"arm": arm, "kind": "recall"})
+    batch = budget.tokens_per_update // budget.long_tokens
+    for corpus in CORPORA:
+        data, arms, timed = budget.data(corpus), budget.chosen(CODE_ARMS if corpus == "code" else DOCS_ARMS), timed_arms(budget, corpus)
+        for name in timed:
+            arm, extra = (name, []) if name in ARMS else ("band", ["--fmm-bandwidth", str(BAND_PROBE)])
+            interval = ["--log-interval", str(max(1, budget.calibration_updates // 6)), "--disable-validation"]
+            add(f"calibrate:{corpus}:{name}", f"{ARMS[arm].label} ({name})", train_args(
+                budget, data, arm, budget.long_tokens, batch, budget.calibration_updates, extra) + interval,
+                "calibrate", {"arm": name, "kind": "calibration", "corpus": corpus})
+        for stage, chosen, seed in ((corpus, arms, 1), ("seeds", budget.chosen(SEED_ARMS) if corpus == "code" else [], 2)):
+            for arm in chosen:
+                facts = {"arm": arm, "kind": "lm", "corpus": corpus, "data": data}
+                add(f"{corpus}:{arm}:seed{seed}", ARMS[arm].label, equal_time_arguments(records, budget, corpus, arm, facts),
+                    stage, facts, seed=seed, after=[f"calibrate:{corpus}:{name}" for name in timed])
+    data = budget.docs_data
+    extrapolation_batch = budget.tokens_per_update // budget.extrapolation_tokens
+    for name, (arm, positions) in EXTRAPOLATION_ARMS.items():
+        if arm not in budget.arms:
+            continue
+        extra = ["--no-token-positional-embeddings"] if positions == "none" else []
+        add(f"extrapolate:{name}", f"{ARMS[arm].label}, positions: {positions}", train_args(
+            budget, data, arm, budget.extrapolation_tokens, extrapolation_batch, budget.extrapolation_updates, extra),
+            "extrapolate", {"arm": arm, "kind": "extrapolation", "positions": positions, "data": data})
+    return declared
+
+
+def equal_time_arguments(records: Records, budget: Budget, corpus: str, arm: str, facts: Dict):
+    """fairseq-train's arguments of an equal wall-clock run, made when it starts (after the calibration):
+    ``--minutes`` at the calibrated seconds per update; band_cost gets the band of FMM's cost."""
+    def arguments() -> List[str]:
+        costs = calibration(records, corpus)
+        if costs is None:
+            raise StudyError(f"{corpus}: the calibration is not recorded")
+        width = band_of_equal_cost(costs) if arm == "band_cost" else None
+        cost = costs["fmm"] if arm == "band_cost" else costs[arm]
+        updates = max(1, round(budget.minutes * 60 / cost))
+        facts.update(updates_planned=updates, calibrated_seconds_per_update=cost, bandwidth=width)
+        return train_args(budget, budget.data(corpus), arm, budget.long_tokens, budget.tokens_per_update // budget.long_tokens,
+                          updates, ["--fmm-bandwidth", str(width)] if width else [])
+
+    return arguments
+
+
+def eval_lm(trained: Trained, data: str, length: int, batch: int, subset: str = "test") -> Dict:
+    """fairseq-eval-lm at ``length`` tokens per sample: perplexity, seconds and peak memory of the process."""
+    checkpoint = trained.save_dir / "checkpoint_best.pt"
+    user_dir = ["--user-dir", "fmm_fairseq"] if "--user-dir" in ARMS[trained.run.facts["arm"]].model else [
+        "--model-overrides", json.dumps({"max_target_positions": length}).replace('"', "'")]
+    command = [BIN / "fairseq-eval-lm", data, *user_dir, "--path", checkpoint, "--gen-subset", subset,
+               "--tokens-per-sample", length, "--batch-size", batch, "--cpu", "--num-workers", "0"]
+    finished = trained.call(command, f"eval_{subset}_{length}.log")
+    return {"ppl": perplexity(finished.log[-4000:]), "seconds": round(finished.seconds, 1), "peak_mib": round(finished.peak_mib),
+            "command": relative(command)}
+
+
+def position_loss(trained: Trained, data: str, length: int, batch: int) -> Dict:
+    out = trained.out_dir / f"position_loss_{length}"
+    overrides = [] if "--user-dir" in ARMS[trained.run.facts["arm"]].model else [
+        "--model-overrides", json.dumps({"max_target_positions": length}).replace('"', "'")]
+    command = [BIN / "fmm-position-loss", data, "--path", trained.save_dir / "checkpoint_best.pt", "--tokens-per-sample", length,
+               "--batch-size", batch, "--band", "20", "--cpu", "--output", out, *overrides]
+    trained.call(command, f"position_loss_{length}.log")
+    record = json.loads(out.with_suffix(".json").read_text())["checkpoints"][0]
+    return {"ppl": record["perplexity"], "buckets": record["buckets"], "command": relative(command)}
+
+
+def training_facts(trained: Trained) -> Dict:
+    log = trained.log()
+    records = json_records(log, "train_inner")
+    valid = json_records(log, "valid")
+    return {
+        "updates": checkpoint_updates(trained.save_dir / "checkpoint_last.pt"),
+        "seconds_per_update": round(seconds_per_update(log), 3) if records else None,
+        "train_peak_mib": round(trained.finished.peak_mib) if trained.finished else None,
+        "curve": [{"updates": int(v["valid_num_updates"]), "valid_ppl": float(v["valid_ppl"])} for v in valid],
+    }
+
+
+def score(run: Run, trained: Trained) -> Dict:
+    budget, facts = Budget(**trained.settings), run.facts
+    if facts["kind"] == "calibration":
+        return {"seconds_per_update": round(seconds_per_update(trained.log()), 3)}
+    if facts["kind"] == "recall":
+        out = trained.out_dir / "recall"
+        command = [BIN / "fmm-recall", budget.recall_data, "--path", trained.save_dir / "checkpoint_last.pt",
+                   "--band", "20", "--output", out]
+        trained.call(command, "recall.log")
+        result = json.loads(out.with_suffix(".json").read_text())
+        probe = json.loads((ROOT / budget.recall_data / "recall.json").read_text())
+        return {**training_facts(trained), "probe": probe, "accuracy": result["checkpoints"][0]["accuracy"], "chance": result["chance"],
+                "buckets": result["checkpoints"][0]["buckets"], "eval_command": relative(command)}
+    if facts["kind"] == "lm":
+        batch = budget.tokens_per_update // budget.long_tokens
+        return {**training_facts(trained), "valid": eval_lm(trained, facts["data"], budget.long_tokens, batch, "valid"),
+                "test": eval_lm(trained, facts["data"], budget.long_tokens, batch),
+                "position_loss": position_loss(trained, facts["data"], budget.long_tokens, batch)}
+    scores = {}
+    for length in budget.eval_lengths:
+        batch = max(1, budget.eval_tokens_per_batch // length)
+        try:
+            scores[str(length)] = eval_lm(trained, facts["data"], length, batch)
+        except StudyError as error:  # e.g. softmax out of memory at the longest length
+            scores[str(length)] = {"failed": str(error).splitlines()[0]}
+    longest = max(length for length in budget.eval_lengths if "ppl" in scores[str(length)] and length <= 8192)
+    return {**training_facts(trained), "eval": scores,
+            "position_loss": position_loss(trained, facts["data"], longest, max(1, budget.eval_tokens_per_batch // longest))}
+
+
+# ----------------------------------------------------------------------------------------------- report
+
+
+def number(value: Optional[float], digits: int = 2) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def by_kind(records: Records, kind: str, **where) -> Dict[str, Dict]:
+    return {name: r for name, r in records.runs.items() if r.get("kind") == kind and all(r.get(k) == v for k, v in where.items())}
+
+
+def bucket_columns(results: List[Dict], key: str) -> List[tuple]:
+    spans = []
+    for r in results:
+        for row in r[key] if key == "buckets" else r["position_loss"]["buckets"]:
+            if (row["first"], row["last"]) not in spans:
+                spans.append((row["first"], row["last"]))
+    return sorted(spans)
+
+
+def probe_options(probe: Dict) -> str:
+    """The fmm-prepare-recall options that made the probe (from its recall.json)."""
+    names = ("length", "segments", "segment_length", "keys", "values", "fillers", "min_gap", "max_gap", "seed")
+    return " ".join(f"--{name.replace('_', '-')} {probe[name]}" for name in names)
+
+
+def recall_section(records: Records) -> List[str]:
+    results = by_kind(records, "recall")
+    if not results:
+        return []
+    budget = Budget(**records.settings)
+    ordered = [results[f"recall:{arm}"] for arm in RECALL_ARMS if f"recall:{arm}" in results]
+    queries = sum(row["queries"] for row in ordered[0]["buckets"])
+    spans = bucket_columns(ordered, "buckets")
+    probe = ordered[0]["probe"]
+    lines = [
+        f"## Recall probe (trained at {probe['length']} tokens, equal updates)", "",
+        f"Lines of {probe['length']} tokens, {probe['segments']} segments of {probe['segment_length']} random keys each "
+        f"repeated once after a gap of {probe['min_gap']}-{probe['max_gap']} tokens, {probe['fillers']} filler token(s) "
+        f"(`fmm-prepare-recall {probe_options(probe)} --destdir {budget.recall_data}`); {budget.recall_updates:,} updates "
+        f"of {budget.recall_batch} lines each; `fmm-recall` on the {queries:,} recalled tokens of the test split. Accuracy "
+        f"by gap (tokens from a segment's first copy to its second); chance {ordered[0]['chance']:.3f}; "
+        "± is the standard error of the bucket.", "",
+        "| model | all | " + " | ".join(f"{a}-{b}" for a, b in spans) + " | s/update |",
+        "|---|---:|" + "---:|" * len(spans) + "---:|",
+    ]
+    for r in ordered:
+        cells = {(row["first"], row["last"]): f"{row['accuracy']:.3f} ± {row['stderr']:.3f}" for row in r["buckets"]}
+        lines.append(f"| {r['label']} | {r['accuracy']:.3f} | " + " | ".join(cells.get(span, "") for span in spans)
+                     + f" | {number(r['seconds_per_update'])} |")
+    return lines + [""]
+
+
+def lm_section(records: Records, corpus: str, seed: int = 1) -> List[str]:
+    results = {r["arm"]: r for r in by_kind(records, "lm", corpus=corpus).values() if r["seed"] == seed}
+    if not results:
+        return []
+    budget = Budget(**records.settings)
+    names = [arm for arm in (CODE_ARMS if corpus == "code" else DOCS_ARMS) if arm in results]
+    ordered = [results[arm] for arm in names]
+    spans = bucket_columns(ordered, "position_loss")
+    band = results.get("band")
+    title = {"code": "Python standard library sources", "docs": "Linux documentation"}[corpus]
+    lines = [
+        f"## {title}: {budget.long_tokens:,} tokens per sample, equal wall-clock (seed {seed})", "",
+        f"{budget.minutes:g} minutes of training each at the calibrated seconds per update (1 thread, "
+        f"{budget.tokens_per_update:,} tokens per update); perplexity of `checkpoint_best.pt` by `fairseq-eval-lm`; "
+        "loss by position (`fmm-position-loss`, test) as the difference to band only (w = 20), in nats: below 0 is better.", "",
+        "| model | updates | s/update | train peak MiB | valid ppl | test ppl | test / band | "
+        + " | ".join(f"Δ {a}-{b}" for a, b in spans) + " |",
+        "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(spans),
+    ]
+    for r in ordered:
+        ratio = f"{r['test']['ppl'] / band['test']['ppl']:.3f}" if band else "–"
+        own = {(row["first"], row["last"]): row["loss"] for row in r["position_loss"]["buckets"]}
+        base = {(row["first"], row["last"]): row["loss"] for row in band["position_loss"]["buckets"]} if band else {}
+        deltas = [f"{own[s] - base[s]:+.3f}" if s in own and s in base else "" for s in spans]
+        label = r["label"] + (f" ({r['bandwidth']})" if r.get("bandwidth") else "")
+        lines.append(f"| {label} | {r['updates']:,} | {number(r['seconds_per_update'])} | {number(r['train_peak_mib'], 0)} "
+                     f"| {r['valid']['ppl']:.2f} | {r['test']['ppl']:.2f} | {ratio} | " + " | ".join(deltas) + " |")
+    absolute = " | ".join(f"{row['loss']:.3f}" for row in band["position_loss"]["buckets"]) if band else ""
+    if band:
+        lines += ["", f"Band only's own loss by bucket (nats): {absolute}."]
+    return lines + [""]
+
+
+def extrapolation_section(records: Records) -> List[str]:
+    results = by_kind(records, "extrapolation")
+    if not results:
+        return []
+    budget = Budget(**records.settings)
+    lines = [
+        f"## Trained at {budget.extrapolation_tokens} tokens, scored longer (Linux documentation)", "",
+        f"{budget.extrapolation_updates:,} updates of {budget.tokens_per_update:,} tokens each; `fairseq-eval-lm` on the test "
+        f"split at each length with {budget.eval_tokens_per_batch:,} tokens per batch (batch = that / length; softmax with "
+        "`--model-overrides \"{'max_target_positions': L}\"`): test perplexity, and the evaluation's peak resident "
+        "memory (whole process, model and data included) and time.", "",
+        "| model | " + " | ".join(f"ppl {n:,}" for n in budget.eval_lengths) + " | "
+        + " | ".join(f"MiB / s at {n:,}" for n in budget.eval_lengths) + " |",
+        "|---|" + "---:|" * (2 * len(budget.eval_lengths)),
+    ]
+    for name in EXTRAPOLATION_ARMS:
+        r = results.get(f"extrapolate:{name}")
+        if r is None:
+            continue
+        ppl, cost = [], []
+        for n in budget.eval_lengths:
+            e = r["eval"].get(str(n), {})
+            ppl.append(f"{e['ppl']:.2f}" if "ppl" in e else "did not run")
+            cost.append(f"{e['peak_mib']:,} / {e['seconds']:.0f}" if "ppl" in e else e.get("failed", "")[:60])
+        lines.append(f"| {r['label']} | " + " | ".join(ppl) + " | " + " | ".join(cost) + " |")
+    return lines + [""]
+
+
+def curves(records: Records) -> List[Panel]:
+    panels = []
+    recall = by_kind(records, "recall")
+    if recall:
+        lines = [Line(r["label"], [((row["first"] + row["last"]) / 2, row["accuracy"]) for row in r["buckets"]], marker="o")
+                 for r in recall.values()]
+        panels.append(Panel(lines, "recall accuracy", x_label="gap (tokens)", title="recall probe, by gap"))
+    for corpus in CORPORA:
+        results = [r for r in by_kind(records, "lm", corpus=corpus).values() if r["seed"] == 1]
+        band = next((r for r in results if r["arm"] == "band"), None)
+        if band:
+            base = {row["first"]: row["loss"] for row in band["position_loss"]["buckets"]}
+            lines = [Line(r["label"], [(max(row["first"], 1), row["loss"] - base[row["first"]])
+                                       for row in r["position_loss"]["buckets"] if row["first"] in base], marker="o")
+                     for r in results if r["arm"] != "band"]
+            panels.append(Panel(lines, "loss - band only's (nats)", x_label="position (first of bucket)",
+                                title=f"{corpus}: loss by position against band only"))
+    extrapolation = by_kind(records, "extrapolation")
+    if extrapolation:
+        lines = [Line(r["label"], [(int(n), e["ppl"]) for n, e in r["eval"].items() if "ppl" in e], marker="o")
+                 for r in extrapolation.values()]
+        panels.append(Panel(lines, "test perplexity", x_label="tokens per sample at evaluation", log_y=True,
+                            title="trained at 512, scored longer"))
+    for panel in panels:
+        if panel.x_label != "updates":
+            panel.legend_size = 6
+    return panels
+
+
+def report(records: Records) -> List[str]:
+    budget = Budget(**records.settings)
+    lines = [
+        f"Model for every run: `{' '.join(budget.model_size)}` (dropout 0.1), schedule `{' '.join(SCHEDULE)}`; "
+        "one CPU thread per run, two runs at a time. FMM variants differ from the default only in the flags named "
+        f"(`fmm_split` = `{' '.join(SPLIT)}`).", "",
+        *recall_section(records),
+        *lm_section(records, "code"), *lm_section(records, "code", seed=2),
+        *lm_section(records, "docs"),
+        *extrapolation_section(records),
+    ]
+    if records.runs and budget is not None:
+        lines += [f"![recall, loss by position, extrapolation]({records.curves.name})", ""]
+        calibrations = by_kind(records, "calibration")
+        if calibrations:
+            lines += ["## Calibration (seconds per update at 2,048 tokens, one thread)", ""]
+            for corpus in CORPORA:
+                costs = calibration(records, corpus)
+                if costs:
+                    lines.append(f"- {corpus}: " + ", ".join(f"{name} {cost:.2f}" for name, cost in sorted(costs.items()))
+                                 + f"; band of FMM's cost: w = {band_of_equal_cost(costs)}")
+            lines.append("")
+        lines += ["## Exact commands", ""]
+        for name, r in records.runs.items():
+            if "command" in r and r.get("kind") != "calibration":
+                lines.append(f"- `{name}`: `{r['command']}`")
+        example = next((r for r in records.runs.values() if r.get("kind") == "lm"), None)
+        if example:
+            lines += ["", "Scored with, e.g.:", "", f"    {example['test']['command']}", f"    {example['position_loss']['command']}"]
+        recall_example = next((r for r in records.runs.values() if r.get("kind") == "recall"), None)
+        if recall_example:
+            lines += [f"    {recall_example['eval_command']}"]
+        lines.append("")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = skeleton.study_parser(__doc__, STAGES, page=ROOT / "docs" / "long_context.md",
+                                   save_root=ROOT / "checkpoints" / "long_context", out_root=ROOT / "runs" / "long_context",
+                                   parallel=2, thread_per_run=True)
+    parser.add_argument("--minutes", type=positive_float, default=Budget.minutes,
+                        help="calibrated training minutes of each 2,048-token run (default %(default)s)")
+    parser.add_argument("--recall-updates", type=positive_int, default=Budget.recall_updates)
+    parser.add_argument("--extrapolation-updates", type=positive_int, default=Budget.extrapolation_updates)
+    parser.add_argument("--calibration-updates", type=positive_int, default=Budget.calibration_updates)
+    parser.add_argument("--long-tokens", type=positive_int, default=Budget.long_tokens, help="tokens per sample of code/docs")
+    parser.add_argument("--extrapolation-tokens", type=positive_int, default=Budget.extrapolation_tokens,
+                        help="tokens per sample the extrapolate stage trains with")
+    parser.add_argument("--tokens-per-update", type=positive_int, default=Budget.tokens_per_update)
+    parser.add_argument("--model-size", help="override the model size flags (tests use a smaller model)")
+    parser.add_argument("--eval-lengths", help="comma-separated evaluation lengths of the extrapolate stage")
+    parser.add_argument("--recall-data", type=Path, default=ROOT / Budget.recall_data, help="built when missing")
+    parser.add_argument("--code-data", type=Path, default=ROOT / Budget.code_data, help="built when missing")
+    parser.add_argument("--docs-data", type=Path, default=ROOT / Budget.docs_data, help="built when missing")
+    parser.add_argument("--only", help=f"comma-separated arms, for every stage, among {', '.join(ARMS)}")
+    args = parser.parse_args(argv)
+    args.threads = args.threads or args.parallel
+    arms = list(ARMS) if not args.only else [arm.strip() for arm in args.only.split(",") if arm.strip()]
+    unknown = sorted(set(arms) - set(ARMS))
+    if unknown:
+        parser.error(f"--only: unknown arm(s) {', '.join(unknown)}; known: {', '.join(ARMS)}")
+    budget = Budget(recall_updates=args.recall_updates, minutes=args.minutes, calibration_updates=args.calibration_updates,
+                    extrapolation_updates=args.extrapolation_updates, recall_data=relative(args.recall_data),
+                    code_data=relative(args.code_data), docs_data=relative(args.docs_data), arms=arms,
+                    long_tokens=args.long_tokens, extrapolation_tokens=args.extrapolation_tokens,
+                    tokens_per_update=args.tokens_per_update)
+    if args.model_size:
+        budget.model_size = args.model_size.split()
+    if args.eval_lengths:
+        budget.eval_lengths = sorted({int(n) for n in args.eval_lengths.split(",")})
+    command = (f"python {SCRIPT} --minutes {budget.minutes:g} --recall-updates {budget.recall_updates} "
+               f"--extrapolation-updates {budget.extrapolation_updates} --parallel {args.parallel}"
+               + (f" --only {','.join(arms)}" if args.only else ""))
+    if not args.report_only:
+        chosen = args.stages or [stage.name for stage in STAGES]
+        if "recall" in chosen and not (args.recall_data / "recall.json").exists():
+            skeleton.prepare_data("fmm-prepare-recall", *RECALL_PROBE, "--destdir", args.recall_data)
+        for corpus, builder in CORPORA.items():
+            data = ROOT / budget.data(corpus)
+            if set(chosen) & {corpus, "calibrate", "seeds", "extrapolate" if corpus == "docs" else corpus} and not (data / "dict.txt").exists():
+                skeleton.prepare_data(builder, "--destdir", data)
+    study = Study("Long context: where the far field pays, and models trained short run long", SCRIPT, STAGES,
+                  runs=runs, score=score, report=report, curves=curves)
+    return skeleton.run_study(study, args, asdict(budget), command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
