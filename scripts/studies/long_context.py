@@ -8,9 +8,9 @@
 Every model: 2 layers x 128 dims, 4 heads, FFN 512 (``recipes.LM_MODEL_SIZE``), Adam, lr 0.002,
 inverse-sqrt schedule; one thread per run, ``--parallel`` runs at a time (default 2).
 
-* ``recall`` — the recall probe (``fmm-prepare-recall``: lines of 512 tokens, 4 segments of 16 random
-  keys each repeated after a gap of 17-448 tokens, constant filler), equal updates; ``fmm-recall``:
-  accuracy at the recalled tokens by gap. Softmax, band only (w = 20), linear only, FMM and its variants.
+* ``recall`` — the recall probe (``fmm-prepare-recall``: lines of 512 tokens, 16 key-value pairs each
+  asked again after a gap of 4-480 tokens, constant filler), equal updates; ``fmm-recall``: accuracy
+  at the recalled values by gap. Softmax, band only (w = 20), linear only, FMM and its variants.
 * ``calibrate`` — the seconds per update of every 2,048-token model on each corpus, measured with the
   same threads and parallelism as the runs that follow (so equal wall-clock is equal *measured*
   cost, whatever else shares the machine later), and the band whose cost equals FMM's.
@@ -53,7 +53,9 @@ STAGES = [
 ]
 CORPORA = {"code": "fmm-prepare-code", "docs": "fmm-prepare-lm"}  # corpus -> its builder
 RECALL_LENGTH = 512
-RECALL_PROBE = ["--length", str(RECALL_LENGTH), "--segments", "4", "--segment-length", "16", "--min-gap", "17", "--max-gap", "448"]
+# key-value recall (MQAR-like): 16 pairs per line, each key asked again after 4-480 tokens, constant filler
+RECALL_PROBE = ["--length", str(RECALL_LENGTH), "--segments", "16", "--segment-length", "2", "--keys", "64", "--values", "64",
+                "--fillers", "1", "--min-gap", "4", "--max-gap", "480"]
 SPLIT = ["--fmm-far-outside-band", "--fmm-far-horizons", "32,1024", "--fmm-learn-far-weight"]
 
 
@@ -320,8 +322,9 @@ def recall_section(records: Records) -> List[str]:
     probe = ordered[0]["probe"]
     lines = [
         f"## Recall probe (trained at {probe['length']} tokens, equal updates)", "",
-        f"Lines of {probe['length']} tokens, {probe['segments']} segments of {probe['segment_length']} random keys each "
-        f"repeated once after a gap of {probe['min_gap']}-{probe['max_gap']} tokens, {probe['fillers']} filler token(s) "
+        f"Lines of {probe['length']} tokens, {probe['segments']} segments of {probe['segment_length']} tokens (the last a value "
+        f"when there are values) each repeated once after a gap of {probe['min_gap']}-{probe['max_gap']} tokens, "
+        f"{probe['fillers']} filler token(s) "
         f"(`fmm-prepare-recall {probe_options(probe)} --destdir {budget.recall_data}`); {budget.recall_updates:,} updates "
         f"of {budget.recall_batch} lines each; `fmm-recall` on the {queries:,} recalled tokens of the test split. Accuracy "
         f"by gap (tokens from a segment's first copy to its second); chance {ordered[0]['chance']:.3f}; "
