@@ -42,6 +42,8 @@ class FMMConfig:
     far_horizons:       causal: the far field forgets, per head h, at rate g_h = 1 - 1/horizon_h; one
                         horizon (tokens) for every head, or (first head's, last head's) spaced
                         geometrically; () = no decay (the paper)
+    near_alibi:         a relative position bias inside the band, -m_h |i - j| with ALiBi's slopes
+                        m_h = 2^(-8 (h+1) / heads): word order for models without absolute positions
     """
 
     bandwidth: int = 20
@@ -53,6 +55,7 @@ class FMMConfig:
     backend: str = "auto"
     far_outside_band: bool = False
     far_horizons: Tuple[float, ...] = ()
+    near_alibi: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "feature_maps", tuple(self.feature_maps))
@@ -77,6 +80,8 @@ class FMMConfig:
             raise FMMOptionError(
                 "far_horizons", f"expected one or two horizons > 1 (tokens), got {self.far_horizons}"
             )
+        if self.near_alibi and not self.has_near:
+            raise FMMOptionError("near_alibi", "needs a band (bandwidth >= 1)")
         if self.far_outside_band and not (self.has_near and self.has_far):
             raise FMMOptionError("far_outside_band", "needs both a band (bandwidth >= 1) and a far field (feature maps)")
         for option, value in (("far_outside_band", self.far_outside_band), ("far_horizons", self.far_horizons)):
@@ -105,6 +110,13 @@ class FMMConfig:
         """The most recent keys the far field does not see: w outside the band, else 0."""
         return self.bandwidth if self.far_outside_band else 0
 
+    def near_slopes(self, heads: int, like: torch.Tensor) -> Optional[torch.Tensor]:
+        """(heads,) ALiBi slopes 2^(-8 (h+1) / heads) of the in-band bias; None without it."""
+        if not self.near_alibi:
+            return None
+        exponents = torch.arange(1, heads + 1, dtype=torch.float64) * (-8.0 / heads)
+        return (2.0 ** exponents).to(device=like.device, dtype=torch.promote_types(like.dtype, torch.float32))
+
     def far_decay(self, heads: int, like: torch.Tensor) -> Optional[torch.Tensor]:
         """(heads,) decay rates g_h = 1 - 1/horizon_h of the far field (fp32 at least, on ``like``'s
         device); None without decay."""
@@ -122,6 +134,7 @@ class FMMConfig:
 
         lacking = [f"the feature map {name!r}" for name in self.feature_maps if name not in KERNEL_FEATURE_MAPS]
         lacking += ["far_outside_band"] * self.far_outside_band + ["far_horizons"] * bool(self.far_horizons)
+        lacking += ["near_alibi"] * self.near_alibi
         return ", ".join(lacking)
 
     def uses_triton(self, q: torch.Tensor) -> bool:

@@ -77,7 +77,7 @@ def fmm_attention_step(
     band_keep = keep = max(config.bandwidth - 1, 0)
     out = None
     if config.has_near:
-        out = near_weight * band_step(q, keys, values, padding, config.bandwidth)
+        out = near_weight * band_step(q, keys, values, padding, config.bandwidth, slopes=config.near_slopes(q.shape[1], q))
     if config.has_far:
         feature_maps = resolve_feature_maps(config.feature_maps)
         decay = config.far_decay(q.shape[1], q)
@@ -118,13 +118,17 @@ def band_step(
     padding: Optional[torch.Tensor],
     bandwidth: int,
     scale: Optional[float] = None,
+    slopes: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """The near field of one step: the query attends to the last ``bandwidth`` of ``keys`` (its own
     key last). q: (batch, heads, 1, d); keys/values: (batch, heads, m, d); padding: (batch, m) bool,
-    or None when no key is padded (then it is a plain softmax)."""
+    or None when no key is padded (then it is a plain softmax); slopes: (heads,) relative bias."""
     scale = q.shape[-1] ** -0.5 if scale is None else scale
     keys, values = keys[:, :, -bandwidth:], values[:, :, -bandwidth:]
     scores = (q * scale) @ keys.transpose(-1, -2)  # b h 1 w
+    if slopes is not None:
+        distance = torch.arange(keys.shape[2] - 1, -1, -1, device=q.device, dtype=scores.dtype)  # the own key last
+        scores = scores - slopes.to(scores.dtype).view(1, -1, 1, 1) * distance
     if padding is None:
         weights = torch.softmax(scores, dim=-1, dtype=torch.promote_types(scores.dtype, torch.float32))
         return weights.to(values.dtype) @ values

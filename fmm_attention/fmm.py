@@ -53,7 +53,8 @@ def fmm_attention(
     out = None
     if config.has_near:
         near = band_attention(
-            q, k, v, config.bandwidth, config.causal, key_padding_mask, config.chunk_size, dropout_p=dropout_p
+            q, k, v, config.bandwidth, config.causal, key_padding_mask, config.chunk_size, dropout_p=dropout_p,
+            slopes=config.near_slopes(q.shape[1], q),
         )
         out = near_weight * near
     if config.has_far:

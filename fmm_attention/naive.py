@@ -19,9 +19,14 @@ def dense_band_mask(length: int, bandwidth: int, causal: bool, device=None) -> t
     return mask & (j <= i) if causal else mask
 
 
-def dense_band_attention(q, k, v, bandwidth: int, causal: bool, key_padding_mask: Optional[torch.Tensor] = None):
-    """softmax over the band of q k^T / sqrt(d), times v; rows with no visible key give 0."""
+def dense_band_attention(q, k, v, bandwidth: int, causal: bool, key_padding_mask: Optional[torch.Tensor] = None,
+                         slopes: Optional[torch.Tensor] = None):
+    """softmax over the band of q k^T / sqrt(d) (- slopes_h |i - j|), times v; rows with no visible key give 0."""
     scores = q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5
+    if slopes is not None:
+        positions = torch.arange(q.shape[2], device=q.device)
+        distance = (positions[:, None] - positions[None, :]).abs().to(scores.dtype)
+        scores = scores - slopes.to(scores.dtype).view(-1, 1, 1) * distance
     visible = dense_band_mask(q.shape[2], bandwidth, causal, q.device)[None, None]
     if key_padding_mask is not None:
         visible = visible & ~key_padding_mask.bool()[:, None, None, :]
@@ -54,7 +59,8 @@ def dense_fmm_attention(q, k, v, config: FMMConfig, near_weight, far_weight, key
     """near_weight * dense band + far_weight * mean over maps of dense linear attention."""
     out = torch.zeros_like(v)
     if config.has_near:
-        out = out + near_weight * dense_band_attention(q, k, v, config.bandwidth, config.causal, key_padding_mask)
+        slopes = config.near_slopes(q.shape[1], q)
+        out = out + near_weight * dense_band_attention(q, k, v, config.bandwidth, config.causal, key_padding_mask, slopes)
     if config.has_far:
         maps = resolve_feature_maps(config.feature_maps)
         decay = config.far_decay(q.shape[1], q)

@@ -4,6 +4,8 @@ Query i attends to the keys in its band, with softmax normalised over the band o
   causal:        i - w < j <= i        (w keys, itself included)
   bidirectional: |i - j| < w           (2w - 1 keys)
 Padded keys (``key_padding_mask`` True) get no weight; a query with no visible key yields 0.
+With ``slopes`` (one per head, m_h > 0) the scores get a relative position bias inside the band,
+-m_h |i - j| (ALiBi's, limited to the band: distances never exceed w, at any sequence length).
 
 Queries are processed in chunks of ``chunk_size``; each chunk scores only the keys its band can
 reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists.
@@ -21,6 +23,12 @@ import torch.nn.functional as F
 def band_reach(bandwidth: int, causal: bool) -> Tuple[int, int]:
     """How far the band reaches (to the left, to the right) of a query position."""
     return bandwidth - 1, 0 if causal else bandwidth - 1
+
+
+def in_band_distance(queries: int, keys: int, key_offset: int, device) -> torch.Tensor:
+    """(queries, keys) float: |position of key j - position of query i|, key j at j - key_offset."""
+    offsets = torch.arange(keys, device=device)[None, :] - key_offset - torch.arange(queries, device=device)[:, None]
+    return offsets.abs().float()
 
 
 def in_band(queries: int, keys: int, key_offset: int, left: int, right: int, device) -> torch.Tensor:
@@ -63,7 +71,7 @@ class _BandWindows:
     [i, j) touches padded keys [i*chunk, (j-1)*chunk + window).
     """
 
-    def __init__(self, q, bandwidth: int, causal: bool, key_padding_mask, chunk_size: int):
+    def __init__(self, q, bandwidth: int, causal: bool, key_padding_mask, chunk_size: int, slopes=None):
         self.length = q.shape[2]
         self.left, self.right = band_reach(bandwidth, causal)
         self.chunk = min(chunk_size, self.length)
@@ -79,10 +87,16 @@ class _BandWindows:
         self.hidden = ~(in_window[None, None, None] & window_keys_exist[:, None, :, None, :])  # b (or 1) 1 n c w
         empty_rows = self.hidden.all(dim=-1, keepdim=True)  # queries that see no key (padding, past the end)
         self.empty_rows = empty_rows if bool(empty_rows.any()) else None
+        self.bias = None
+        if slopes is not None:  # -m_h |key - query| over the window: 1 h 1 c w
+            distance = in_band_distance(self.chunk, self.window, self.left, q.device)
+            self.bias = -slopes.view(1, -1, 1, 1, 1).to(torch.promote_types(q.dtype, torch.float32)) * distance
 
     def weights(self, scaled_queries: torch.Tensor, key_windows: torch.Tensor, block: slice) -> torch.Tensor:
         """The band's softmax weights of a block, (b, h, n, chunk, window), fp32 at least."""
         scores = scaled_queries @ key_windows.transpose(-1, -2)
+        if self.bias is not None:
+            scores = scores + self.bias
         empty_rows = None if self.empty_rows is None else self.empty_rows[:, :, block]
         return _visible_softmax(scores, self.hidden[:, :, block], empty_rows)
 
@@ -127,8 +141,8 @@ class _BandAttentionFunction(torch.autograd.Function):
     k (and keeps the dropout mask), so nothing of size N x window is kept."""
 
     @staticmethod
-    def forward(ctx, q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p):
-        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size)
+    def forward(ctx, q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes):
+        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size, slopes)
         q_chunks, k_windows, v_windows = layout.query_chunks(q * scale), layout.key_windows(k), layout.key_windows(v)
         out = v.new_empty(q_chunks.shape[:-1] + (v.shape[-1],))
         keep_masks = []
@@ -140,15 +154,15 @@ class _BandAttentionFunction(torch.autograd.Function):
                 weights = weights * keep / (1.0 - dropout_p)
             out[:, :, block] = weights.to(v.dtype) @ v_windows[:, :, block]
         ctx.save_for_backward(q, k, v, *keep_masks)
-        ctx.settings = (bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p)
+        ctx.settings = (bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes)
         return out.reshape(out.shape[0], out.shape[1], layout.padded, -1)[:, :, : layout.length]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
         q, k, v, *keep_masks = ctx.saved_tensors
-        bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p = ctx.settings
-        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size)
+        bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes = ctx.settings
+        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size, slopes)
         q_chunks, k_windows, v_windows = layout.query_chunks(q * scale), layout.key_windows(k), layout.key_windows(v)
         grad_out = layout.query_chunks(grad_out)
         grad_q = torch.empty_like(q_chunks)
@@ -169,7 +183,7 @@ class _BandAttentionFunction(torch.autograd.Function):
             layout.add_windows(grad_k, grad_scores.transpose(-1, -2) @ queries, block)
             layout.add_windows(grad_v, used_weights.to(v.dtype).transpose(-1, -2) @ grads, block)
         grad_q = grad_q.reshape(q.shape[0], q.shape[1], layout.padded, -1)[:, :, : layout.length] * scale
-        return grad_q, layout.unpad_keys(grad_k), layout.unpad_keys(grad_v), None, None, None, None, None, None
+        return grad_q, layout.unpad_keys(grad_k), layout.unpad_keys(grad_v), None, None, None, None, None, None, None
 
 
 def band_attention(
@@ -182,24 +196,46 @@ def band_attention(
     chunk_size: int = 64,
     scale: Optional[float] = None,
     dropout_p: float = 0.0,
+    slopes: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
-    """Banded softmax attention softmax_band(q k^T * scale) v, computed chunk by chunk."""
+    """Banded softmax attention softmax_band(q k^T * scale - m_h |i - j|) v, computed chunk by chunk.
+
+    Args:
+        q, k, v: (batch, heads, length, head_dim); key_padding_mask: (batch, length), True = padded.
+        bandwidth: w; causal: keys i-w < j <= i, else |i - j| < w.
+        slopes: (heads,) relative position bias inside the band (None: none).
+    Returns:
+        (batch, heads, length, value_dim).
+    """
     if bandwidth < 1:
         raise ValueError(f"bandwidth must be >= 1, got {bandwidth}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     scale = q.shape[-1] ** -0.5 if scale is None else scale
     if bandwidth >= q.shape[2]:
-        return covering_band_attention(q, k, v, causal, key_padding_mask, scale, dropout_p)
-    return _BandAttentionFunction.apply(q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p)
+        return covering_band_attention(q, k, v, causal, key_padding_mask, scale, dropout_p, slopes)
+    return _BandAttentionFunction.apply(q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes)
 
 
-def covering_band_attention(q, k, v, causal: bool, key_padding_mask, scale: float, dropout_p: float) -> torch.Tensor:
+def covering_band_attention(q, k, v, causal: bool, key_padding_mask, scale: float, dropout_p: float, slopes=None) -> torch.Tensor:
     """The band when it covers the whole sequence: plain softmax attention, by torch's SDPA kernel.
 
     Every (earlier, when causal) non-padded key is visible; a query with no visible key yields 0
     (it attends to all keys inside SDPA, so that no NaN reaches the gradients, and is zeroed after).
+    ``slopes``: the relative bias -m_h |i - j|, as a float mask.
     """
+    if slopes is not None:
+        length = q.shape[2]
+        bias = -slopes.view(-1, 1, 1).to(q.dtype) * in_band_distance(length, length, 0, q.device).to(q.dtype)  # h n n
+        visible = torch.ones(1, 1, length, length, dtype=torch.bool, device=q.device)
+        if key_padding_mask is not None:
+            visible = visible & ~key_padding_mask.to(torch.bool)[:, None, None, :]
+        if causal:
+            visible = visible & torch.ones(length, length, dtype=torch.bool, device=q.device).tril()
+        sees_a_key = visible.any(dim=-1, keepdim=True)
+        mask = bias.masked_fill(~(visible | ~sees_a_key), float("-inf"))
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, scale=scale)
+        return out.masked_fill(~sees_a_key, 0.0)
     if key_padding_mask is None or not key_padding_mask.any():
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=causal, scale=scale)
     length = q.shape[2]

@@ -30,6 +30,7 @@ FMM_DEFAULTS: Dict[str, Any] = {
     "backend": _ATTENTION.backend,
     "far_outside_band": _ATTENTION.far_outside_band,
     "far_horizons": ",".join(f"{h:g}" for h in _ATTENTION.far_horizons) or "none",
+    "near_alibi": _ATTENTION.near_alibi,
 }
 # a config field -> the option that sets it, where the names differ
 _OPTION_OF_FIELD = {"granularity": "blend", "learn_far": "learn_far_weight", "normalize_features": "feature_norm"}
@@ -57,10 +58,12 @@ FMM_HELP: Dict[str, str] = {
     "method's split: near pairs exact, far pairs approximated), not every earlier key (the paper)",
     "far_horizons": "causal layers: the far field forgets the past at a rate per head, S = g S + phi(k) v^T with "
     "g = 1 - 1/horizon; 'H' (tokens, every head) or 'FIRST,LAST' (heads spaced geometrically), 'none': no decay",
+    "near_alibi": "a relative position bias inside the band, -m_h |i - j| with ALiBi's slopes: word order for "
+    "models without absolute positions (--no-token-positional-embeddings), at any length",
 }
 _TYPES = {"bandwidth": int, "near_init": float, "far_init": float, "chunk_size": int}
 _METAVARS = {"bandwidth": "W", "feature_maps": "MAPS", "near_init": "X", "far_init": "X", "chunk_size": "C", "far_horizons": "H"}
-_FLAGS = ("learn_far_weight", "far_outside_band")  # store_true options
+_FLAGS = ("learn_far_weight", "far_outside_band", "near_alibi")  # store_true options
 
 
 def add_fmm_args(parser: argparse.ArgumentParser, prefix: str, where: str) -> None:
@@ -139,6 +142,7 @@ def fmm_attention_options(args, prefix: str, causal: bool) -> Dict[str, Any]:
             backend=value["backend"],
             far_outside_band=bool(value["far_outside_band"]),
             far_horizons=parse_horizons(value["far_horizons"], option_flag(prefix, "far_horizons")),
+            near_alibi=bool(value["near_alibi"]),
         )
         blend = BlendConfig(
             granularity=value["blend"],

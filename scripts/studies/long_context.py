@@ -20,7 +20,8 @@ inverse-sqrt schedule; one thread per run, ``--parallel`` runs at a time (defaul
   (``fairseq-eval-lm``) and loss by position (``fmm-position-loss``), s/update, peak memory.
 * ``extrapolate`` — trained at 512 tokens per sample, scored at 512 / 2,048 / 8,192 / 16,384 with the
   same tokens per batch: softmax with sinusoidal positions and without, band only without,
-  FMM with and without positions. Perplexity, eval time and peak memory; loss by position at 8,192.
+  FMM with and without positions, and without them but with a relative bias inside the band
+  (``--fmm-near-alibi``). Perplexity, eval time and peak memory; loss by position at 8,192.
 * ``seeds`` — seed 2 of the runs whose figures are close (band, FMM, the FMM variants) on code.
 
 Interrupted? Run it again: finished runs (with a record in docs/long_context.json) are skipped,
@@ -76,6 +77,8 @@ ARMS: Dict[str, Arm] = {
     "fmm_decay": Arm("FMM, far field decaying (horizons 32-1,024)", FMM + ["--fmm-far-horizons", "32,1024"]),
     "fmm_softmax_map": Arm("FMM, softmax feature map", FMM + ["--fmm-feature-maps", "softmax"]),
     "fmm_split": Arm("FMM split: outside the band, decaying, far weight learned", FMM + SPLIT),
+    "fmm_alibi": Arm("FMM, relative bias in the band", FMM + ["--fmm-near-alibi"]),
+    "fmm_split_alibi": Arm("FMM split, relative bias in the band", FMM + SPLIT + ["--fmm-near-alibi"]),
 }
 RECALL_ARMS = ["softmax", "band", "linear", "fmm", "fmm_split", "fmm_softmax_map"]
 CODE_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_far_learned", "fmm_outside", "fmm_decay", "fmm_split"]
@@ -88,6 +91,8 @@ EXTRAPOLATION_ARMS = {  # name -> (arm, positions)
     "fmm_sinusoidal": ("fmm", "sinusoidal"),
     "fmm_none": ("fmm", "none"),
     "fmm_split_none": ("fmm_split", "none"),
+    "fmm_alibi_none": ("fmm_alibi", "none"),
+    "fmm_split_alibi_none": ("fmm_split_alibi", "none"),
 }
 BAND_PROBE = 128  # the second band width timed, to interpolate the band of FMM's cost
 

@@ -71,3 +71,15 @@ def test_far_field_variants_decode_with_constant_state(variant, bandwidth):
         if step >= bandwidth:
             sizes.add(sum(t.numel() for t in state.values()))
     assert "far_state" in state and len(sizes) == 1
+
+
+def test_in_band_bias_decodes_as_the_forward():
+    config = FMMConfig(bandwidth=5, chunk_size=8, near_alibi=True, far_horizons=(8, 32))
+    q, k, v = qkv(25)
+    near_weight, far_weight = blend_weights(3, 8, per_channel=True)
+    full = fmm_attention(q, k, v, config, near_weight, far_weight)
+    state = empty_decode_state(config, 2, 3, 8, 8, q)
+    for step in range(25):
+        out, state = fmm_attention_step(q[:, :, step : step + 1], k[:, :, step : step + 1], v[:, :, step : step + 1],
+                                        state, config, near_weight, far_weight)
+        torch.testing.assert_close(out, full[:, :, step : step + 1], rtol=1e-9, atol=1e-12)

@@ -260,3 +260,22 @@ def test_far_field_variants_gradcheck(variant, chunks_per_block, monkeypatch):
     assert torch.autograd.gradcheck(
         lambda *args: fmm_attention(*args[:3], config, args[3], args[4], padding), (q, k, v, near_weight, far_weight)
     )
+
+
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("length,bandwidth,chunk_size", [(45, 5, 8), (30, 40, 8), (70, 20, 16)])
+def test_band_with_relative_bias_matches_dense(causal, length, bandwidth, chunk_size, monkeypatch):
+    """In-band ALiBi: chunked, covering (SDPA) and dense agree, padding included; gradients exact."""
+    monkeypatch.setattr(near, "CHUNKS_PER_BLOCK", 2)
+    config = FMMConfig(bandwidth=bandwidth, causal=causal, chunk_size=chunk_size, near_alibi=True)
+    q, k, v = qkv(length)
+    padding = ragged_padding(2, length)
+    near_weight, far_weight = blend_weights(3, 8, per_channel=True)
+    got = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
+    torch.testing.assert_close(got, dense_fmm_attention(q, k, v, config, near_weight, far_weight, padding), rtol=1e-9, atol=1e-12)
+    slopes = config.near_slopes(3, q)
+    torch.testing.assert_close(slopes.double(), torch.tensor([2 ** (-8 / 3), 2 ** (-16 / 3), 2 ** -8], dtype=torch.float64))
+    leaves = [t[:, :, :12].clone().requires_grad_() for t in (q, k, v)]
+    assert torch.autograd.gradcheck(
+        lambda q, k, v: band_attention(q, k, v, min(bandwidth, 5), causal, padding[:, :12], 4, slopes=slopes), leaves
+    )

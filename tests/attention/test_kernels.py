@@ -300,6 +300,7 @@ def test_kernel_map_list_matches_the_kernels_and_other_settings_stay_on_the_torc
         (dict(feature_maps=("elu", "softmax")), "the feature map 'softmax'"),
         (dict(far_outside_band=True), "far_outside_band"),
         (dict(far_horizons=(64,)), "far_horizons"),
+        (dict(near_alibi=True), "near_alibi"),
     ]:
         with pytest.raises(FMMOptionError, match=f"backend: the Triton kernels do not compute {lacking}"):
             FMMConfig(backend="triton", **settings)
