@@ -98,7 +98,7 @@ def test_named_architectures_build_at_their_sizes(arch):
     "options,flag",
     [
         ({"fmm_bandwidth": -2}, "--fmm-bandwidth"),
-        ({"fmm_feature_maps": "elu,softmax"}, "--fmm-feature-maps"),
+        ({"fmm_feature_maps": "elu,gelu"}, "--fmm-feature-maps"),
         ({"fmm_bandwidth": 0, "fmm_feature_maps": "none"}, "--fmm-bandwidth"),
         ({"fmm_chunk_size": 0}, "--fmm-chunk-size"),
     ],
