@@ -453,8 +453,8 @@ def report(records: Records) -> List[str]:
             for corpus in CORPORA:
                 costs = calibration(records, corpus)
                 if costs:
-                    lines.append(f"- {corpus}: " + ", ".join(f"{name} {cost:.2f}" for name, cost in sorted(costs.items()))
-                                 + f"; band of FMM's cost: w = {band_of_equal_cost(costs)}")
+                    equal = f"; band of FMM's cost: w = {band_of_equal_cost(costs)}" if f"band{BAND_PROBE}" in costs else ""
+                    lines.append(f"- {corpus}: " + ", ".join(f"{name} {cost:.2f}" for name, cost in sorted(costs.items())) + equal)
             lines.append("")
         lines += ["## Exact commands", ""]
         for name, r in records.runs.items():
