@@ -85,6 +85,16 @@ def test_eval_lm_reports_a_finite_perplexity(trained):
     assert 1 < perplexity < 1e5 and math.isfinite(perplexity)
 
 
+def test_the_user_dir_shim_loads_the_same_plugin(trained):
+    data, checkpoints, _ = trained
+    scored = {}
+    for user_dir in ("fmm_fairseq", "user_dir"):
+        log = run("fairseq-eval-lm", data, "--user-dir", user_dir, "--path", checkpoints / "checkpoint_best.pt",
+                  "--gen-subset", "test", "--tokens-per-sample", "64", "--batch-size", "8", "--cpu")
+        scored[user_dir] = re.search(r"Loss \(base 2\): [\d.]+, Perplexity: [\d.]+", log).group(0)
+    assert scored["user_dir"] == scored["fmm_fairseq"]
+
+
 def test_training_resumes_from_checkpoint_last(trained):
     data, checkpoints, _ = trained
     resumed = checkpoints.parent / "resumed"
