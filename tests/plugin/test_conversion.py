@@ -201,7 +201,8 @@ def test_converted_translation_model_generates_the_same_hypotheses(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--fmm-near-init", "0"], "--fmm-near-init: a converted model starts at the conversion init"),
     (["--encoder-fmm-bandwidth", "8"], "fmmformer_lm has no options --encoder-fmm-*"),
-    (["--max-source-positions", "512"], "--max-source-positions: transformer_lm has learned positions"),
+    (["--max-source-positions", "512"], "--max-source-positions: transformer_lm has no such option"),
+    (["--max-target-positions", "32"], "--max-target-positions 32: below the model's 64 positions"),
     (["--fmm-bandwidth", "-3"], "--fmm-bandwidth"),
 ])
 def test_bad_conversion_options_fail_and_write_nothing(softmax_lm, tmp_path, capsys, args, message):
@@ -211,10 +212,23 @@ def test_bad_conversion_options_fail_and_write_nothing(softmax_lm, tmp_path, cap
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-def test_an_fmm_checkpoint_is_not_converted_again(softmax_lm, tmp_path, capsys):
+def test_an_fmm_checkpoint_converts_to_itself_keeping_its_blend_weights(softmax_lm, tmp_path, capsys):
     assert conversion.main([str(softmax_lm / "softmax" / "checkpoint_best.pt"), str(tmp_path / "once.pt")]) == 0
-    assert conversion.main([str(tmp_path / "once.pt"), str(tmp_path / "twice.pt")]) == 1
-    assert "cannot convert --arch fmmformer_lm (already an FMM model)" in capsys.readouterr().err
+    assert conversion.main([str(tmp_path / "once.pt"), str(tmp_path / "twice.pt"), "--max-target-positions", "128"]) == 0
+    once, twice = (torch.load(tmp_path / name, weights_only=False) for name in ("once.pt", "twice.pt"))
+    assert twice["cfg"]["model"]["_name"] == "fmmformer_lm" and twice["cfg"]["model"]["max_target_positions"] == 128
+    assert all(torch.equal(once["model"][key], twice["model"][key]) for key in once["model"])  # sinusoidal: no table
+    assert conversion.main([str(tmp_path / "once.pt"), str(tmp_path / "x.pt"), "--fmm-near-init", "0"]) == 1
+    assert "--fmm-near-init: an FMM model keeps its trained blend weights" in capsys.readouterr().err
+
+
+def test_position_tables_grow_by_copies_or_random_rows_offsets_in_place():
+    table = torch.arange(6 * 2, dtype=torch.float32).view(6, 2)  # 2 offset rows, 4 positions
+    copied = conversion.extend_positions(table, 4, 10)
+    assert copied.shape == (12, 2) and torch.equal(copied[:6], table)
+    assert torch.equal(copied[6:10], table[2:]) and torch.equal(copied[10:], table[2:4])
+    random = conversion.extend_positions(table, 4, 10, init="random")
+    assert torch.equal(random[:6], table) and not torch.equal(random[6:10], table[2:])
 
 
 # Attention transfer: only the blend weights learn, towards the softmax layer's output.

@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 
+from fmm_fairseq import conversion
 from fmm_tools.paths import BIN, ROOT
 
 
@@ -123,3 +124,80 @@ def test_fairseq_validate_and_hub_predict_agree(listops_finetuned):
     hub_accuracy = 100 * sum(p == label for p, (_, label) in zip(predicted, examples)) / len(examples)
     assert abs(hub_accuracy - accuracy) < 0.05, (hub_accuracy, accuracy)  # fairseq rounds to 0.1
     assert hub.encode("[MAX 2 9 ]").tolist()[0] == 0  # <s> first, as --init-token 0 in training
+
+
+def mlm_loss(data, checkpoint, tokens):
+    """fairseq-validate --task masked_lm on valid: the loss line (masks drawn from --seed 1, the same for every model)."""
+    log = run([
+        BIN / "fairseq-validate", data, "--user-dir", "fmm_fairseq", "--task", "masked_lm", "--path", checkpoint,
+        "--tokens-per-sample", tokens, "--batch-size", "8", "--cpu", "--seed", "1", "--required-batch-size-multiple", "1",
+    ])
+    return float(re.search(r"valid on 'valid' subset \| loss ([\d.]+)", log).group(1))
+
+
+@pytest.fixture(scope="module")
+def softmax_mlm(text_mlm, tmp_path_factory):
+    """fairseq's own RoBERTa (softmax, learned positions, 64 of them) after 10 masked-LM updates."""
+    data, _, _ = text_mlm
+    work = tmp_path_factory.mktemp("softmax_mlm")
+    run([
+        BIN / "fairseq-train", data, "--task", "masked_lm", "--arch", "roberta_base", "--encoder-layers", "1",
+        "--encoder-embed-dim", "32", "--encoder-ffn-embed-dim", "64", "--encoder-attention-heads", "2",
+        "--optimizer", "adam", "--lr", "0.003", "--cpu", "--seed", "1", "--num-workers", "0", "--no-epoch-checkpoints",
+        "--tokens-per-sample", "64", "--batch-size", "8", "--max-update", "10", "--save-dir", work,
+    ])
+    return data, work / "checkpoint_best.pt"
+
+
+def masked_lm_logits(data, checkpoint, tokens):
+    """The model's masked-LM logits on ``tokens`` (loaded by fairseq, as fairseq-validate loads it)."""
+    from fairseq import checkpoint_utils
+
+    models, _, _ = checkpoint_utils.load_model_ensemble_and_task([str(checkpoint)], arg_overrides={"data": str(data)})
+    with torch.no_grad():
+        return models[0].eval()(tokens)[0]
+
+
+@pytest.mark.parametrize("band", [64, 5])
+def test_extended_positions_keep_the_loss_on_inputs_within_the_old_length(softmax_mlm, tmp_path, band):
+    """softmax RoBERTa -> FMM with 4x the positions, copied (padding offset rows untouched): within 64 tokens
+    and a covering band it is the softmax model (logits to 1e-5, fairseq-validate's loss line equal); a
+    5-token band is not."""
+    data, softmax = softmax_mlm
+    longer = tmp_path / "longer.pt"
+    assert conversion.main([str(softmax), str(longer), "--fmm-bandwidth", str(band), "--max-positions", "256"]) == 0
+    state = torch.load(longer, weights_only=False)
+    table = state["model"]["encoder.sentence_encoder.embed_positions.weight"]
+    original = torch.load(softmax, weights_only=False)["model"]["encoder.sentence_encoder.embed_positions.weight"]
+    assert table.shape[0] == 256 + 2 and vars(state["cfg"]["model"])["max_positions"] == 256  # RoBERTa keeps a Namespace
+    assert torch.equal(table[:66], original) and torch.equal(table[66:130], original[2:])  # offset rows kept, copies
+    words = 4 + len((data / "dict.txt").read_text().splitlines())  # <s> <pad> </s> <unk>, then the dictionary
+    tokens = torch.cat([torch.zeros(3, 1, dtype=torch.long), torch.randint(4, words, (3, 63), generator=torch.Generator().manual_seed(0))], 1)
+    close = torch.allclose(masked_lm_logits(data, longer, tokens), masked_lm_logits(data, softmax, tokens), atol=1e-5, rtol=0)
+    assert close == (band == 64)
+    if band == 64:
+        assert mlm_loss(data, longer, 64) == mlm_loss(data, softmax, 64)
+
+
+def test_fmm_roberta_grows_longer_and_trains_reads_and_predicts_at_the_new_length(text_mlm, tmp_path, capsys):
+    data, checkpoints, _ = text_mlm
+    longer = tmp_path / "longer.pt"
+    assert conversion.main([str(checkpoints / "checkpoint_best.pt"), str(longer), "--max-positions", "256"]) == 0
+    assert "position tables extended (copy)" in capsys.readouterr().out
+    assert mlm_loss(data, longer, 64) == mlm_loss(data, checkpoints / "checkpoint_best.pt", 64)  # FMM -> longer FMM
+    mlm_loss(data, longer, 256)  # reads 256-token samples
+    log = run([BIN / "fairseq-train", data, "--task", "masked_lm", *COMMON, "--tokens-per-sample", "256", "--max-positions",
+               "256", "--batch-size", "2", "--max-update", "2", "--restore-file", longer, "--reset-optimizer",
+               "--reset-dataloader", "--reset-meters", "--save-dir", tmp_path / "continued"])
+    assert "num_updates 2" in log or re.search(r"num_updates[ =]2\b", log)
+    from fmm_fairseq.models.fmm_roberta import FMMRobertaModel
+
+    hub = FMMRobertaModel.from_pretrained(str(tmp_path), "longer.pt", str(data), bpe="sentencepiece",
+                                          sentencepiece_model=str(data / "spm.model")).eval()
+    text = " ".join(["the kernel uses the memory to"] * 20)  # 202 pieces, past the original 64 positions
+    assert 64 < len(hub.encode(text)) <= 256
+    with torch.no_grad():
+        features = hub.extract_features(hub.encode(text))
+    assert torch.isfinite(features).all()
+    assert conversion.main([str(longer), str(tmp_path / "shorter.pt"), "--max-positions", "128"]) == 1
+    assert "--max-positions 128: below the model's 256 positions" in capsys.readouterr().err
