@@ -1,5 +1,5 @@
 """What fairseq's logs and checkpoints record, as the studies read it: the json records of a
-``--log-format json`` log, the validation curve, fairseq-eval-lm's perplexity, and a checkpoint's
+``--log-format json`` log, the validation curve, seconds per update, fairseq-eval-lm's perplexity, and a checkpoint's
 updates and training time."""
 import json
 import re
@@ -21,6 +21,15 @@ def valid_curve(train_log: str) -> List[Dict[str, float]]:
     """(updates, valid perplexity) after every validation in a fairseq json-format log, resumes included."""
     points = {int(stats["valid_num_updates"]): float(stats["valid_ppl"]) for stats in json_records(train_log, "valid")}
     return [{"updates": updates, "valid_ppl": ppl} for updates, ppl in sorted(points.items())]
+
+
+def seconds_per_update(log: str) -> float:
+    """Mean training seconds per update of a json-format log, after its first logged interval (warm-up)."""
+    records = json_records(log, "train_inner")
+    rates = [float(record["ups"]) for record in records[1:]] or [float(record["ups"]) for record in records]
+    if not rates:
+        raise FairseqOutputError("fairseq-train logged no train_inner record")
+    return 1.0 / (sum(rates) / len(rates))
 
 
 def perplexity(eval_output: str) -> float:

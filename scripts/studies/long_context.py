@@ -36,7 +36,7 @@ from typing import Dict, List, Optional
 from fmm_tools.cli_types import positive_float, positive_int
 from fmm_tools.paths import BIN, ROOT, relative
 from fmm_tools.studies import skeleton
-from fmm_tools.studies.fairseq_output import checkpoint_updates, json_records, perplexity
+from fmm_tools.studies.fairseq_output import checkpoint_updates, json_records, perplexity, seconds_per_update
 from fmm_tools.studies.recipes import LM_MODEL_SIZE
 from fmm_tools.studies.skeleton import Line, Panel, Records, Run, Stage, Study, StudyError, Trained
 
@@ -135,15 +135,6 @@ def train_args(budget: Budget, data: str, arm: str, tokens: int, batch: int, upd
             "--batch-size", str(batch), "--max-update", str(updates), *common(budget),
             "--validate-interval-updates", str(budget.validate_every), "--save-interval-updates", str(budget.validate_every),
             "--log-interval", "25"]
-
-
-def seconds_per_update(log: str) -> float:
-    """Mean training seconds per update after the first logged interval (warm-up excluded)."""
-    records = json_records(log, "train_inner")
-    rates = [float(record["ups"]) for record in records[1:]] or [float(record["ups"]) for record in records]
-    if not rates:
-        raise StudyError("fairseq-train logged no train_inner record")
-    return 1.0 / (sum(rates) / len(rates))
 
 
 def band_of_equal_cost(costs: Dict[str, float]) -> int:
