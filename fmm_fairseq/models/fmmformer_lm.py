@@ -48,8 +48,9 @@ class FMMformerLanguageModel(TransformerLanguageModel):
             raise ValueError(
                 f"--tokens-per-sample {length} is longer than this model's {limit} learned positions "
                 f"(--max-target-positions {limit}); fairseq would skip every longer sample without a word. "
-                f"Evaluate with --tokens-per-sample <= {limit}, or train with sinusoidal positions (the default) or "
-                "none (--no-token-positional-embeddings): FMM attention itself has no length limit."
+                f"Evaluate with --tokens-per-sample <= {limit}, extend the table (fmm-convert CHECKPOINT OUT "
+                f"--max-target-positions {length}: the learned rows copied), or train with sinusoidal positions (the "
+                "default) or none (--no-token-positional-embeddings): FMM attention itself has no length limit."
             )
         super().prepare_for_inference_(cfg)
 

@@ -162,6 +162,27 @@ def test_converted_language_model_scores_exactly_as_the_softmax_one(softmax_lm):
     assert "num_updates 3" in log
 
 
+def test_learned_positions_of_a_language_model_are_extended_and_score_every_longer_sample(softmax_lm):
+    """transformer_lm --decoder-learned-pos (64 positions) -> FMM with 256: the same loss at 64 tokens
+    (a covering band), and every token scored at 256."""
+    work = softmax_lm
+    run("fairseq-train", work / "data-bin", "--task", "language_modeling", "--arch", "transformer_lm", *CLI_LM_SIZE,
+        "--decoder-learned-pos", "--tokens-per-sample", "64", "--batch-size", "8", *SCHEDULE, "--max-update", "5",
+        "--no-epoch-checkpoints", "--save-dir", work / "learned")
+    assert conversion.main([str(work / "learned" / "checkpoint_best.pt"), str(work / "learned_fmm.pt"),
+                            "--fmm-bandwidth", "64", "--max-target-positions", "256"]) == 0
+    table = torch.load(work / "learned_fmm.pt", weights_only=False)["model"]["decoder.embed_positions.weight"]
+    assert table.shape[0] == 256 + 2
+    at_64 = {name: run("fairseq-eval-lm", work / "data-bin", "--user-dir", "fmm_fairseq", "--path", path, "--gen-subset",
+                       "test", "--tokens-per-sample", "64", "--batch-size", "8", "--cpu")
+             for name, path in (("softmax", work / "learned" / "checkpoint_best.pt"), ("fmm", work / "learned_fmm.pt"))}
+    assert loss_line(at_64["fmm"]) == loss_line(at_64["softmax"])
+    longer = run("fairseq-eval-lm", work / "data-bin", "--user-dir", "fmm_fairseq", "--path", work / "learned_fmm.pt",
+                 "--gen-subset", "test", "--tokens-per-sample", "256", "--batch-size", "2", "--cpu")
+    evaluated = re.compile(r"Evaluated ([\d,]+) tokens")
+    assert evaluated.search(longer).group(1) == evaluated.search(at_64["fmm"]).group(1)
+
+
 def test_fairseq_train_fine_tunes_from_a_softmax_checkpoint_directly(softmax_lm):
     work = softmax_lm
     common = ["fairseq-train", work / "data-bin", "--user-dir", "fmm_fairseq", "--task", "language_modeling",

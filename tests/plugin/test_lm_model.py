@@ -142,5 +142,5 @@ def test_positions_limit_the_length_only_when_learned():
     learned = build_model("fmmformer_lm_tiny", dictionary, decoder_learned_pos=True, **size)
     assert learned.max_positions() == 64
     learned.prepare_for_inference_(OmegaConf.create({"task": {"tokens_per_sample": 64}, "generation": {}}))
-    with pytest.raises(ValueError, match=r"--tokens-per-sample 65 .* 64 learned positions \(--max-target-positions 64\)"):
+    with pytest.raises(ValueError, match=r"--tokens-per-sample 65 .* 64 learned positions \(--max-target-positions 64\).*fmm-convert CHECKPOINT OUT --max-target-positions 65"):
         learned.prepare_for_inference_(OmegaConf.create({"task": {"tokens_per_sample": 65}}))
