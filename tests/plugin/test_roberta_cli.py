@@ -199,5 +199,7 @@ def test_fmm_roberta_grows_longer_and_trains_reads_and_predicts_at_the_new_lengt
     with torch.no_grad():
         features = hub.extract_features(hub.encode(text))
     assert torch.isfinite(features).all()
+    filled = hub.fill_mask(text + " the <mask> to", topk=1)  # the mask past the original 64 positions
+    assert len(filled) == 1 and filled[0][0].startswith(text[:40])
     assert conversion.main([str(longer), str(tmp_path / "shorter.pt"), "--max-positions", "128"]) == 1
     assert "--max-positions 128: below the model's 256 positions" in capsys.readouterr().err
