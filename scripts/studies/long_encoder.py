@@ -17,8 +17,9 @@ a band of ``--bandwidth`` (w, both sides) and the default far field, far weight 
   at 4,096 for its seconds per update and peak memory beside FMM's.
 * ``classify`` — ``fmm-prepare-long-docs`` (a passage's topic, the passage after 768-3,072 pieces of
   other documentation): ``sentence_prediction`` fine-tuned from the masked-LM checkpoints, softmax
-  truncated at 512 and FMM at 4,096 (continued from the copied positions);
-  test accuracy with its standard error.
+  truncated at 512 and FMM at 4,096 (continued from the copied positions) with RoBERTa's first-token
+  head and with a head on the mean over all tokens (``--classification-pooling mean``); test accuracy
+  with its standard error.
 
 Interrupted? Run it again: finished runs (a record in docs/long_encoder.json) are skipped, unfinished
 ones resume from their checkpoint_last.pt.
@@ -49,9 +50,11 @@ COMMON = ["--cpu", "--num-workers", "0", "--log-format", "json", "--required-bat
           "--keep-interval-updates", "1"]
 SOFTMAX = ["--user-dir", "fmm_fairseq", "--arch", "roberta_base"]  # the plugin lets torch >= 2.6 read fairseq's checkpoints
 INITS = ("copy", "random")
-CLASSIFIERS = {  # name -> (label, the masked-LM run it starts from, reads the long length?)
-    "softmax512": ("softmax RoBERTa, truncated at {short}", "pretrain", False),
-    "fmm4096": ("FMM RoBERTa at {long:,} (copied positions, continued)", "continue:copy", True),
+CLASSIFIERS = {  # name -> (label, the masked-LM run it starts from, reads the long length?, extra options)
+    "softmax512": ("softmax RoBERTa, truncated at {short}", "pretrain", False, []),
+    "fmm4096": ("FMM RoBERTa at {long:,} (copied positions, continued), first-token head", "continue:copy", True, []),
+    "fmm4096_mean": ("FMM RoBERTa at {long:,} (copied positions, continued), mean-pooling head", "continue:copy", True,
+                     ["--classification-pooling", "mean"]),
 }
 
 
@@ -105,13 +108,13 @@ def runs(records: Records) -> List[Run]:
     declared.append(Run("cost:softmax4096", f"softmax RoBERTa at {budget.long:,} (cost only)", masked_lm(
         budget, SOFTMAX, budget.long, budget.cost_updates, 50, ["--disable-validation", "--log-interval", "2"]),
         stage="continue", facts={"kind": "cost"}, directory="cost_softmax4096"))
-    for name, (label, start, long) in CLASSIFIERS.items():
+    for name, (label, start, long, extra) in CLASSIFIERS.items():
         model = budget.fmm() if start != "pretrain" else SOFTMAX
         length = budget.long if long else budget.short
         start_dir = "pretrain" if start == "pretrain" else start.replace(":", "_")
         declared.append(Run(f"classify:{name}", label.format(**lengths), [
             budget.topics_data, "--task", "sentence_prediction", "--criterion", "sentence_prediction", *model, *budget.model_size,
-            "--num-classes", str(classes(budget)), "--init-token", "0", "--separator-token", "2", "--max-positions", str(length),
+            *extra, "--num-classes", str(classes(budget)), "--init-token", "0", "--separator-token", "2", "--max-positions", str(length),
             "--shorten-method", "truncate", "--batch-size", str(budget.classify_batch), "--max-update", str(budget.classify_updates),
             *budget.schedule(40), "--finetune-from-model", str(save_root / start_dir / "checkpoint_best.pt"), *COMMON,
             "--validate-interval-updates", str(max(1, budget.classify_updates // 4)),

@@ -42,7 +42,7 @@ def test_stages_write_records_and_page_and_resume(corpora):
     assert study(corpora) == 0
     runs = json.loads((corpora / "page.json").read_text())["runs"]
     assert set(runs) == {"pretrain", "convert:copy", "convert:random", "continue:copy", "continue:random", "cost:softmax4096",
-                         "classify:softmax512", "classify:fmm4096"}
+                         "classify:softmax512", "classify:fmm4096", "classify:fmm4096_mean"}
     assert set(runs["pretrain"]["valid"]) == {"32"} and set(runs["continue:copy"]["valid"]) == {"32", "128"}
     assert "--position-init copy" in runs["convert:copy"]["convert_command"]
     # copied positions: within 32 tokens the converted model is the pretrained one restricted to the band; random ones are
@@ -52,6 +52,7 @@ def test_stages_write_records_and_page_and_resume(corpora):
     classified = runs["classify:fmm4096"]
     assert classified["examples"] == 8 and classified["chance"] == 0.5 and 0 <= classified["accuracy"] <= 1
     assert "--max-positions 128" in classified["command"] and "--max-positions 32" in runs["classify:softmax512"]["command"]
+    assert "--classification-pooling mean" in runs["classify:fmm4096_mean"]["command"]
     page = (corpora / "page.md").read_text()
     assert "## Masked LM: 32 -> 128 tokens" in page and "## Long-document classification" in page
     assert "fairseq-train " in page and "fmm-convert " in page and ".venv" not in page and str(ROOT) not in page
