@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 import sentencepiece
 
-from fmm_tools.data import prepare_lm, prepare_long_docs
+from docs_tree import tiny_docs_and_tokenizer
+from fmm_tools.data import prepare_long_docs
 from fmm_tools.data.prepare_long_docs import group_of, split_of
-from fmm_tools.paths import ROOT
 
 OPTIONS = ["--classes", "alpha,beta", "--max-tokens", "160", "--min-offset", "60", "--max-offset", "100",
            "--passage-tokens", "40", "--min-passage", "20", "--examples", "24,6,12", "--workers", "1"]
@@ -19,15 +19,7 @@ def built(tmp_path_factory):
     """A documentation tree of 3 folders (alpha, beta: the classes; other: preambles only), 30 documents
     each of tiny_lm's lines, with tiny_lm's sentencepiece model and dictionary; the task built on it."""
     work = tmp_path_factory.mktemp("long_docs")
-    assert prepare_lm.main(["--raw-dir", str(ROOT / "tests/data/tiny_lm"), "--vocab-size", "300",
-                            "--destdir", str(work / "lm"), "--workers", "1"]) == 0
-    lines = [line.strip() for line in (ROOT / "tests/data/tiny_lm/train.txt").read_text().splitlines() if line.strip()]
-    for g, group in enumerate(("alpha", "beta", "other")):
-        for d in range(30):
-            path = work / "docs" / group / f"doc{d}.rst"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            start = (g * 30 + d) * 3 % len(lines)
-            path.write_text("\n\n".join(lines[start:start + 8]) + "\n")
+    tiny_docs_and_tokenizer(work, "lm")
     destdir = work / "topics"
     assert prepare_long_docs.main(["--docs-dir", str(work / "docs"), "--spm-dir", str(work / "lm"), "--destdir", str(destdir),
                                    *OPTIONS]) == 0

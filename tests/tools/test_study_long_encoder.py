@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from fmm_tools.data import prepare_lm, prepare_long_docs
+from docs_tree import tiny_docs_and_tokenizer
+from fmm_tools.data import prepare_long_docs
 from fmm_tools.paths import ROOT
 from fmm_tools.studies import long_encoder
 
@@ -14,15 +15,7 @@ TINY = "--encoder-layers 1 --encoder-embed-dim 16 --encoder-ffn-embed-dim 32 --e
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
     work = tmp_path_factory.mktemp("long_encoder")
-    assert prepare_lm.main(["--raw-dir", str(ROOT / "tests/data/tiny_lm"), "--vocab-size", "300",
-                            "--destdir", str(work / "mlm"), "--workers", "1"]) == 0
-    lines = [line.strip() for line in (ROOT / "tests/data/tiny_lm/train.txt").read_text().splitlines() if line.strip()]
-    for g, group in enumerate(("alpha", "beta", "other")):
-        for d in range(30):
-            path = work / "docs" / group / f"doc{d}.rst"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            start = (g * 30 + d) * 3 % len(lines)
-            path.write_text("\n\n".join(lines[start:start + 8]) + "\n")
+    tiny_docs_and_tokenizer(work, "mlm")
     assert prepare_long_docs.main(["--docs-dir", str(work / "docs"), "--spm-dir", str(work / "mlm"), "--destdir", str(work / "topics"),
                                    "--classes", "alpha,beta", "--max-tokens", "126", "--min-offset", "40", "--max-offset", "80",
                                    "--passage-tokens", "40", "--min-passage", "20", "--examples", "16,8,8", "--workers", "1"]) == 0
