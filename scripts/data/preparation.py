@@ -1,13 +1,15 @@
 """What every corpus builder shares: its error type, counts for progress lines,
-quiet subprocesses and apt, fairseq-preprocess, tokenised copies, and publishing a finished
-staging directory so that a failed run leaves the destination as it was."""
+quiet subprocesses and apt, fairseq-preprocess, tokenised copies, and building in a staging
+directory that is published only when finished, so that a failed run leaves the destination as it was."""
+import contextlib
 import glob
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 from fmm_tools.paths import BIN
 
@@ -79,11 +81,19 @@ def write_tokenised(source, target, sp=None) -> Tuple[int, int]:
     return lines, tokens
 
 
-def publish_staging(staging: Path, destdir: Path) -> None:
-    """Move every entry of the finished staging directory into destdir, replacing older ones."""
-    destdir.mkdir(exist_ok=True)
-    for path in staging.iterdir():
-        target = destdir / path.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(path, target)
+@contextlib.contextmanager
+def staged(destdir: Path) -> Iterator[Path]:
+    """A new directory beside ``destdir`` to build in; when the block ends without an error its
+    entries replace those of the same name in ``destdir``. Removed either way."""
+    destdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destdir.name}.", dir=destdir.parent))
+    try:
+        yield staging
+        destdir.mkdir(exist_ok=True)
+        for path in staging.iterdir():
+            target = destdir / path.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(path, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

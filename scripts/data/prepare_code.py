@@ -22,12 +22,11 @@ import re
 import shutil
 import sys
 import sysconfig
-import tempfile
 import tokenize
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
-from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, human, publish_staging
+from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, human, staged
 
 SPLITS = ("train", "valid", "test")
 HELD_OUT_PERCENT = 3  # each of valid and test
@@ -136,9 +135,7 @@ def dataset_complete(destdir: Path) -> bool:
 
 def prepare(root: Path, destdir: Path, vocab_size: int, workers: int) -> dict:
     """Tokenise and binarise; built in a staging directory and moved into place at the end."""
-    destdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destdir.name}.", dir=destdir.parent))
-    try:
+    with staged(destdir) as staging:
         text_dir = staging / "text"
         text_dir.mkdir()
         counts, skipped = write_splits(root, text_dir)
@@ -156,9 +153,6 @@ def prepare(root: Path, destdir: Path, vocab_size: int, workers: int) -> dict:
             "splits": {split: dict(zip(("files", "lines", "tokens"), counts[split])) for split in SPLITS},
         }
         (staging / "corpus.json").write_text(json.dumps(record, indent=1) + "\n")
-        publish_staging(staging, destdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return record
 
 

@@ -25,13 +25,12 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from fmm_tools.cli_types import positive_int
 from fmm_tools.data import listops
-from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, human, publish_staging
+from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, human, staged
 
 SPLITS = {"train": "basic_train.tsv", "valid": "basic_val.tsv", "test": "basic_test.tsv"}  # fairseq name -> LRA file
 FORMAT = "listops-v1"
@@ -145,9 +144,7 @@ def main(argv=None):
     try:
         splits = read_raw(args.raw_dir) if args.raw_dir is not None else generate(args)
         generation_s = time.time() - started
-        args.destdir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{args.destdir.name}.", dir=args.destdir.parent))
-        try:
+        with staged(args.destdir) as staging:
             build(splits, staging, args.raw_dir is None, args.workers)
             lengths = {split: [len(e.split()) for e, _ in examples] for split, examples in splits.items()}
             summary = {
@@ -165,9 +162,6 @@ def main(argv=None):
                 "total_s": round(time.time() - started, 1),
             }
             (staging / "listops.json").write_text(json.dumps(summary, indent=1) + "\n")
-            publish_staging(staging, args.destdir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     except PrepareError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -41,8 +41,8 @@ from fmm_tools.data.preparation import (
     apt_lists_present,
     fairseq_preprocess,
     human,
-    publish_staging,
     run_quiet,
+    staged,
     write_tokenised,
 )
 
@@ -359,9 +359,7 @@ def prepare(raw_files, destdir, tokenizer, vocab_size, workers):
     Everything is built in a staging directory beside destdir and moved into place at the
     end, so a failed run leaves destdir as it was.
     """
-    destdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destdir.name}.", dir=destdir.parent))
-    try:
+    with staged(destdir) as staging:
         text_dir = staging / "text"
         text_dir.mkdir()
         sp = None
@@ -374,9 +372,6 @@ def prepare(raw_files, destdir, tokenizer, vocab_size, workers):
             log(f"{split}: {human(lines)} lines, {human(tokens)} tokens ({raw_files[split]})")
         binarise(text_dir, staging, workers)
         shutil.rmtree(text_dir)
-        publish_staging(staging, destdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return stats
 
 

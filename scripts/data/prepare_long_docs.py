@@ -42,7 +42,7 @@ from typing import Dict, Iterator, List, Tuple
 
 from fmm_tools.cli_types import positive_int
 from fmm_tools.data import prepare_lm
-from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, human, publish_staging, run_quiet
+from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, human, run_quiet, staged
 from fmm_tools.paths import relative
 
 SPLITS = {"train": 70, "valid": 10, "test": 20}  # percent of the documents
@@ -232,15 +232,10 @@ def main(argv=None) -> int:
         if unknown:
             raise PrepareError(f"--classes: no folder {', '.join(unknown)} (folders: {', '.join(sorted(groups))})")
         log(f"{len(pieces)} documents, {human(sum(map(len, pieces.values())))} pieces")
-        args.destdir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{args.destdir.name}.", dir=args.destdir.parent))
-        try:
+        with staged(args.destdir) as staging:
             summary = {"settings": settings, **build(pieces, spec, args.spm_dir, staging, args.workers),
                        "chance": round(1 / len(spec.classes), 4), "seconds": round(time.time() - started, 1)}
             (staging / "long_docs.json").write_text(json.dumps(summary, indent=1) + "\n")
-            publish_staging(staging, args.destdir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     except PrepareError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

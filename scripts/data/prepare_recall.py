@@ -21,14 +21,12 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple
 
-from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, publish_staging
+from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, staged
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}  # split -> offset of its random seed
 
@@ -115,9 +113,7 @@ def dataset_complete(destdir: Path) -> bool:
 
 def prepare(spec: RecallSpec, sizes: dict, seed: int, destdir: Path, workers: int) -> None:
     spec.check()
-    destdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destdir.name}.", dir=destdir.parent))
-    try:
+    with staged(destdir) as staging:
         text = staging / "text"
         text.mkdir()
         for split, offset in SPLITS.items():
@@ -129,9 +125,6 @@ def prepare(spec: RecallSpec, sizes: dict, seed: int, destdir: Path, workers: in
             lambda message: print(f"[prepare-recall] {message}", flush=True),
         )
         (staging / "recall.json").write_text(json.dumps({**asdict(spec), "lines": sizes, "seed": seed}, indent=1) + "\n")
-        publish_staging(staging, destdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def main(argv=None) -> int:

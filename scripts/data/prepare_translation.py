@@ -50,7 +50,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -59,8 +58,8 @@ from fmm_tools.data.preparation import (
     apt_lists_present,
     fairseq_preprocess,
     human,
-    publish_staging,
     run_quiet,
+    staged,
     write_tokenised,
 )
 
@@ -579,9 +578,7 @@ def prepare(splits, destdir, src, tgt, vocab_size, workers):
     directory beside destdir and moved into place at the end, so a failed run leaves destdir
     as it was.
     """
-    destdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destdir.name}.", dir=destdir.parent))
-    try:
+    with staged(destdir) as staging:
         raw_dir, text_dir = staging / "raw", staging / "text"
         raw_dir.mkdir()
         text_dir.mkdir()
@@ -607,9 +604,6 @@ def prepare(splits, destdir, src, tgt, vocab_size, workers):
                 f"{human(counts[2])} {tgt} tokens")
         binarise(text_dir, staging, src, tgt, workers)
         shutil.rmtree(text_dir)
-        publish_staging(staging, destdir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return stats
 
 

@@ -37,7 +37,7 @@ from fmm_tools.cli_types import positive_float, positive_int
 from fmm_tools.paths import BIN, ROOT, relative
 from fmm_tools.studies import skeleton
 from fmm_tools.studies.fairseq_output import checkpoint_updates, json_records, perplexity, seconds_per_update
-from fmm_tools.studies.recipes import LM_MODEL_SIZE
+from fmm_tools.studies.recipes import LM_MODEL_SIZE, STUDY_RUN_FLAGS
 from fmm_tools.studies.skeleton import Line, Panel, Records, Run, Stage, Study, StudyError, Trained
 
 SCRIPT = "scripts/studies/long_context.py"
@@ -126,8 +126,7 @@ class Budget:
 
 
 def common(budget: Budget) -> List[str]:
-    return [*budget.model_size, *SCHEDULE, "--cpu", "--num-workers", "0", "--log-format", "json", "--required-batch-size-multiple", "1",
-            "--no-epoch-checkpoints", "--keep-interval-updates", "1"]
+    return [*budget.model_size, *SCHEDULE, *STUDY_RUN_FLAGS]
 
 
 def train_args(budget: Budget, data: str, arm: str, tokens: int, batch: int, updates: int, extra=()) -> List[str]:

@@ -35,6 +35,7 @@ from fmm_tools.cli_types import positive_int
 from fmm_tools.paths import BIN, ROOT, relative
 from fmm_tools.studies import skeleton
 from fmm_tools.studies.fairseq_output import FairseqOutputError, json_records, seconds_per_update
+from fmm_tools.studies.recipes import STUDY_RUN_FLAGS
 from fmm_tools.studies.skeleton import Line, Panel, Records, Run, Stage, Study, Trained
 
 SCRIPT = "scripts/studies/long_encoder.py"
@@ -46,8 +47,6 @@ STAGES = [
 ]
 MODEL_SIZE = ["--encoder-layers", "2", "--encoder-embed-dim", "128", "--encoder-ffn-embed-dim", "512", "--encoder-attention-heads", "4"]
 SCHEDULE = ["--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0", "--lr-scheduler", "inverse_sqrt"]
-COMMON = ["--cpu", "--num-workers", "0", "--log-format", "json", "--required-batch-size-multiple", "1", "--no-epoch-checkpoints",
-          "--keep-interval-updates", "1"]
 SOFTMAX = ["--user-dir", "fmm_fairseq", "--arch", "roberta_base"]  # the plugin lets torch >= 2.6 read fairseq's checkpoints
 INITS = ("copy", "random")
 CLASSIFIERS = {  # name -> (label, the masked-LM run it starts from, reads the long length?, extra options)
@@ -87,7 +86,7 @@ class Budget:
 def masked_lm(budget: Budget, model: List[str], tokens: int, updates: int, warmup: int, extra=()) -> List[str]:
     return [budget.mlm_data, "--task", "masked_lm", "--criterion", "masked_lm", *model, *budget.model_size, *extra,
             "--tokens-per-sample", str(tokens), "--max-positions", str(tokens), "--batch-size",
-            str(budget.tokens_per_update // tokens), "--max-update", str(updates), *budget.schedule(warmup), *COMMON,
+            str(budget.tokens_per_update // tokens), "--max-update", str(updates), *budget.schedule(warmup), *STUDY_RUN_FLAGS,
             "--validate-interval-updates", str(max(1, updates // 6)), "--save-interval-updates", str(max(1, updates // 6)),
             "--log-interval", str(max(1, updates // 30))]
 
@@ -116,7 +115,7 @@ def runs(records: Records) -> List[Run]:
             budget.topics_data, "--task", "sentence_prediction", "--criterion", "sentence_prediction", *model, *budget.model_size,
             *extra, "--num-classes", str(classes(budget)), "--init-token", "0", "--separator-token", "2", "--max-positions", str(length),
             "--shorten-method", "truncate", "--batch-size", str(budget.classify_batch), "--max-update", str(budget.classify_updates),
-            *budget.schedule(40), "--finetune-from-model", str(save_root / start_dir / "checkpoint_best.pt"), *COMMON,
+            *budget.schedule(40), "--finetune-from-model", str(save_root / start_dir / "checkpoint_best.pt"), *STUDY_RUN_FLAGS,
             "--validate-interval-updates", str(max(1, budget.classify_updates // 4)),
             "--save-interval-updates", str(max(1, budget.classify_updates // 4)), "--log-interval", str(max(1, budget.classify_updates // 20)),
             "--best-checkpoint-metric", "accuracy", "--maximize-best-checkpoint-metric",

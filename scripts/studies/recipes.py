@@ -17,6 +17,13 @@ LM_SCHEDULE = [
     "--optimizer", "adam", "--adam-betas", "(0.9,0.98)", "--clip-norm", "1.0", "--lr", "0.002",
     "--lr-scheduler", "inverse_sqrt", "--warmup-updates", "150",
 ]
+# fairseq-train's bookkeeping in the long-context and long-encoder studies: CPU, data read in the trainer's
+# process, JSON logs, every batch kept (fairseq's default multiple of 8 drops the remainder), only the
+# latest interval checkpoint kept.
+STUDY_RUN_FLAGS = [
+    "--cpu", "--num-workers", "0", "--log-format", "json", "--required-batch-size-multiple", "1",
+    "--no-epoch-checkpoints", "--keep-interval-updates", "1",
+]
 # The translation comparison's model (the sizes of fmmformer_tiny, given to every --arch) and training.
 TRANSLATION_MODEL_SIZE = [
     "--encoder-layers", "3", "--decoder-layers", "3", "--encoder-embed-dim", "256", "--decoder-embed-dim", "256",
