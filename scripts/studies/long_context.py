@@ -392,6 +392,18 @@ def extrapolation_section(records: Records) -> List[str]:
             ppl.append(f"{e['ppl']:.2f}" if "ppl" in e else "did not run")
             cost.append(f"{e['peak_mib']:,} / {e['seconds']:.0f}" if "ppl" in e else e.get("failed", "")[:60])
         lines.append(f"| {r['label']} | " + " | ".join(ppl) + " | " + " | ".join(cost) + " |")
+    ordered = [results[f"extrapolate:{name}"] for name in EXTRAPOLATION_ARMS if f"extrapolate:{name}" in results]
+    spans = bucket_columns(ordered, "position_loss")
+    longest = {int(r["position_loss"]["buckets"][-1]["last"]) + 1 for r in ordered}
+    lines += [
+        "", f"Loss by position (`fmm-position-loss`, test, nats) at {', '.join(f'{n:,}' for n in sorted(longest))} tokens "
+        f"per sample; buckets from {budget.extrapolation_tokens} on lie past the training length.", "",
+        "| model | " + " | ".join(f"{a}-{b}" for a, b in spans) + " |",
+        "|---|" + "---:|" * len(spans),
+    ]
+    for r in ordered:
+        own = {(row["first"], row["last"]): row["loss"] for row in r["position_loss"]["buckets"]}
+        lines.append(f"| {r['label']} | " + " | ".join(f"{own[s]:.3f}" if s in own else "" for s in spans) + " |")
     return lines + [""]
 
 

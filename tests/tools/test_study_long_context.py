@@ -51,6 +51,7 @@ def test_stages_write_records_and_page_and_resume(corpora):
     assert set(runs["extrapolate:band_none"]["eval"]) == {"32", "64"}
     page = (corpora / "page.md").read_text()
     assert "## Recall probe (trained at 64 tokens" in page and "Python standard library sources" in page and "Trained at 32 tokens" in page
+    assert "Loss by position (`fmm-position-loss`, test, nats) at 64 tokens" in page  # past the training length of 32
     assert "fairseq-train " in page and ".venv" not in page and str(ROOT) not in page
     # finished runs are skipped; the page is rewritten from the records alone
     assert study(corpora, "--only", "band,fmm_split", "--stages", "recall") == 0
