@@ -20,8 +20,8 @@ inverse-sqrt schedule; one thread per run, ``--parallel`` runs at a time (defaul
   (``fairseq-eval-lm``) and loss by position (``fmm-position-loss``), s/update, peak memory.
 * ``extrapolate`` — trained at 512 tokens per sample, scored at 512 / 2,048 / 8,192 / 16,384 with the
   same tokens per batch: softmax with sinusoidal positions and without, band only without,
-  FMM with and without positions, and without them but with a relative bias inside the band
-  (``--fmm-near-alibi``). Perplexity, eval time and peak memory; loss by position at 8,192.
+  FMM with and without positions, and, without them, band only, FMM and FMM split with a relative
+  bias inside the band (``--fmm-near-alibi``). Perplexity, eval time and peak memory; loss by position at 8,192.
 * ``seeds`` — seed 2 of the runs whose figures are close (band, FMM, the FMM variants) on code.
 
 Interrupted? Run it again: finished runs (with a record in docs/long_context.json) are skipped,
@@ -70,6 +70,7 @@ ARMS: Dict[str, Arm] = {
     "softmax": Arm("softmax (transformer_lm)", ["--arch", "transformer_lm"]),
     "band": Arm("band only, w = 20", FMM + ["--fmm-feature-maps", "none"]),
     "band_cost": Arm("band only, w of FMM's cost", FMM + ["--fmm-feature-maps", "none"]),  # w from the calibration
+    "band_alibi": Arm("band only, w = 20, relative bias in the band", FMM + ["--fmm-feature-maps", "none", "--fmm-near-alibi"]),
     "linear": Arm("linear only (elu)", FMM + ["--fmm-bandwidth", "0", "--fmm-feature-maps", "elu"]),
     "fmm": Arm("FMM (default: band 20 + elu, elu_flip, far weight 1)", FMM),
     "fmm_far_learned": Arm("FMM, far weight learned", FMM + ["--fmm-learn-far-weight"]),
@@ -88,6 +89,7 @@ EXTRAPOLATION_ARMS = {  # name -> (arm, positions)
     "softmax_sinusoidal": ("softmax", "sinusoidal"),
     "softmax_none": ("softmax", "none"),
     "band_none": ("band", "none"),
+    "band_alibi_none": ("band_alibi", "none"),
     "fmm_sinusoidal": ("fmm", "sinusoidal"),
     "fmm_none": ("fmm", "none"),
     "fmm_split_none": ("fmm_split", "none"),
