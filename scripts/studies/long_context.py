@@ -302,6 +302,11 @@ def bucket_columns(results: List[Dict], key: str) -> List[tuple]:
     return sorted(spans)
 
 
+def position_losses(result: Dict) -> Dict[tuple, float]:
+    """A run's loss by position bucket: (first, last) -> nats."""
+    return {(row["first"], row["last"]): row["loss"] for row in result["position_loss"]["buckets"]}
+
+
 def probe_options(probe: Dict) -> str:
     """The fmm-prepare-recall options that made the probe (from its recall.json)."""
     names = ("length", "segments", "segment_length", "keys", "values", "fillers", "min_gap", "max_gap", "seed")
@@ -357,8 +362,7 @@ def lm_section(records: Records, corpus: str, seed: int = 1) -> List[str]:
     ]
     for r in ordered:
         ratio = f"{r['test']['ppl'] / band['test']['ppl']:.3f}" if band else "–"
-        own = {(row["first"], row["last"]): row["loss"] for row in r["position_loss"]["buckets"]}
-        base = {(row["first"], row["last"]): row["loss"] for row in band["position_loss"]["buckets"]} if band else {}
+        own, base = position_losses(r), position_losses(band) if band else {}
         deltas = [f"{own[s] - base[s]:+.3f}" if s in own and s in base else "" for s in spans]
         label = r["label"] + (f" ({r['bandwidth']})" if r.get("bandwidth") else "")
         lines.append(f"| {label} | {r['updates']:,} | {number(r['seconds_per_update'])} | {number(r['train_peak_mib'], 0)} "
@@ -404,7 +408,7 @@ def extrapolation_section(records: Records) -> List[str]:
         "|---|" + "---:|" * len(spans),
     ]
     for r in ordered:
-        own = {(row["first"], row["last"]): row["loss"] for row in r["position_loss"]["buckets"]}
+        own = position_losses(r)
         lines.append(f"| {r['label']} | " + " | ".join(f"{own[s]:.3f}" if s in own else "" for s in spans) + " |")
     return lines + [""]
 

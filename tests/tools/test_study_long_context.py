@@ -52,6 +52,8 @@ def test_stages_write_records_and_page_and_resume(corpora):
     page = (corpora / "page.md").read_text()
     assert "## Recall probe (trained at 64 tokens" in page and "Python standard library sources" in page and "Trained at 32 tokens" in page
     assert "Loss by position (`fmm-position-loss`, test, nats) at 64 tokens" in page  # past the training length of 32
+    losses = [round(row["loss"], 3) for row in runs["extrapolate:band_none"]["position_loss"]["buckets"]]
+    assert "| band only, w = 20, positions: none | " + " | ".join(f"{loss:.3f}" for loss in losses) + " |" in page
     assert "fairseq-train " in page and ".venv" not in page and str(ROOT) not in page
     # finished runs are skipped; the page is rewritten from the records alone
     assert study(corpora, "--only", "band,fmm_split", "--stages", "recall") == 0
