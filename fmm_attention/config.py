@@ -133,8 +133,6 @@ class FMMConfig:
         from .triton import KERNEL_FEATURE_MAPS
 
         lacking = [f"the feature map {name!r}" for name in self.feature_maps if name not in KERNEL_FEATURE_MAPS]
-        lacking += ["far_outside_band"] * self.far_outside_band + ["far_horizons"] * bool(self.far_horizons)
-        lacking += ["near_alibi"] * self.near_alibi
         return ", ".join(lacking)
 
     def uses_triton(self, q: torch.Tensor) -> bool:

@@ -305,13 +305,13 @@ def mean_linear_attention(
         out = _bidirectional_from_features(phi_q, phi_k, v.to(phi_q.dtype)[:, :, None], eps)
         return out.mean(dim=2).to(v.dtype)
     if skip:
-        k, v, key_padding_mask = _shifted_keys(k, v, key_padding_mask, skip)
+        k, v, key_padding_mask = shifted_keys(k, v, key_padding_mask, skip)
     return _CausalFarFieldFunction.apply(
         q, k, v, tuple(feature_maps), key_padding_mask, chunk_size, normalize_features, eps, decay
     )
 
 
-def _shifted_keys(k: torch.Tensor, v: torch.Tensor, key_padding_mask: Optional[torch.Tensor], skip: int):
+def shifted_keys(k: torch.Tensor, v: torch.Tensor, key_padding_mask: Optional[torch.Tensor], skip: int):
     """Keys and values moved ``skip`` positions later (the first ``skip`` padded), so that causal
     attention's query i sees exactly the keys j <= i - skip."""
     length = k.shape[2]

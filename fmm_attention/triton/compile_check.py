@@ -26,7 +26,7 @@ from .kernels import fmm_bwd_key, fmm_bwd_query, fmm_fwd, fmm_states  # noqa: E4
 SHARED_MEMORY_LIMIT = {80: 166912, 86: 101376, 89: 101376, 90: 232448}  # bytes per block, by compute capability
 
 _INPUT_POINTERS = {"Q", "K", "V", "X", "Y", "DO", "DQ", "DK", "DV_OUT", "OUT", "NEAR", "FAR"}
-_FP32_POINTERS = {"NEAR_W", "FAR_W", "W", "S", "Z", "R", "RZ", "LSE", "DELTA", "INV_DEN", "C_DEN", "ROW_SCALE", "ROW_EXTRA"}
+_FP32_POINTERS = {"NEAR_W", "FAR_W", "SLOPES", "DECAY", "W", "S", "Z", "R", "RZ", "LSE", "DELTA", "INV_DEN", "C_DEN", "ROW_SCALE", "ROW_EXTRA"}
 _FLOAT_SCALARS = {"sm_scale", "eps", "dropout_p"}
 
 
@@ -55,24 +55,27 @@ def _signature(kernel, dtype: str, constants: dict) -> dict:
 def specialisations(head_dim: int, chunk_size: int, quick: bool = False):
     """(name, kernel, dtype, constexprs, num_warps) for the fields, directions and options the model uses.
 
-    ``quick``: only the fused kernels in fp16, causal (the near-only and far-only kernels are
-    their pruned branches, and bf16 compiles alike); they are also the ones that need the most
-    shared memory.
+    ``quick``: only the fused kernels in fp16, causal, with and without the long-context options
+    (in-band bias, decaying far field; the near-only and far-only kernels are their pruned
+    branches, and bf16 compiles alike); they are also the ones that need the most shared memory.
     """
     options = launch_options(tile_size(chunk_size, head_dim, head_dim), head_dim, head_dim)
     num_warps = options.pop("num_warps")
     two_maps = 0 | (1 << 4)  # elu, elu_flip
-    cases = itertools.product(("fp16", "bf16", "fp32"), ((1, 1), (1, 0), (0, 1)), (True, False))
+    cases = [(dtype, fields, causal, long_context)
+             for dtype, fields, causal in itertools.product(("fp16", "bf16", "fp32"), ((1, 1), (1, 0), (0, 1)), (True, False))
+             for long_context in ((False, True) if causal else (False,))]
     if quick:
-        cases = [("fp16", (1, 1), True)]
-    for dtype, (near, far), causal in cases:
+        cases = [("fp16", (1, 1), True, False), ("fp16", (1, 1), True, True)]
+    for dtype, (near, far), causal, long_context in cases:
         precision = "ieee" if dtype == "fp32" else "tf32"
         flags = dict(
             HAS_NEAR=bool(near), HAS_FAR=bool(far), CAUSAL=causal, MAPS=two_maps if far else 0,
             NUM_MAPS=2 if far else 0, NORMALIZE=True, HAS_PADDING=not causal, HAS_DROPOUT=bool(near) and causal,
-            PRECISION=precision, **options,
+            HAS_ALIBI=bool(near) and long_context, HAS_DECAY=bool(far) and long_context, PRECISION=precision, **options,
         )
-        label = f"{dtype} {'near+far' if near and far else 'near' if near else 'far'} {'causal' if causal else 'bidir'}"
+        label = (f"{dtype} {'near+far' if near and far else 'near' if near else 'far'} {'causal' if causal else 'bidir'}"
+                 + (" bias+decay" if long_context else ""))
         yield f"fmm_fwd {label}", fmm_fwd, dtype, dict(flags, STORE_NEAR=bool(near), STORE_FAR=bool(far)), num_warps
         yield f"fmm_bwd_query {label}", fmm_bwd_query, dtype, flags, num_warps
         yield f"fmm_bwd_key {label}", fmm_bwd_key, dtype, flags, num_warps
@@ -80,7 +83,7 @@ def specialisations(head_dim: int, chunk_size: int, quick: bool = False):
             for weighted in (False, True):
                 yield f"fmm_states {label} weighted={weighted}", fmm_states, dtype, dict(
                     MAPS=two_maps, NUM_MAPS=2, NORMALIZE=True, HAS_PADDING=not weighted, WEIGHTED=weighted,
-                    PRECISION=precision, **options,
+                    HAS_DECAY=long_context, PRECISION=precision, **options,
                 ), num_warps
 
 

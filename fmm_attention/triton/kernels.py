@@ -147,10 +147,19 @@ def _keep(rows, cols, seed, dropout_p, left, band):
 
 
 @triton.jit
-def _near_update(q, k, v, rows, cols, key_ok, m, l, acc, qk_scale, left, right, seed, dropout_p, band,
-                 HAS_DROPOUT: tl.constexpr, PRECISION: tl.constexpr):
-    """One online-softmax step of the near field over one key tile (running max m, sum l, acc)."""
+def _near_scores(q, k, rows, cols, qk_scale, slope2, PRECISION: tl.constexpr, HAS_ALIBI: tl.constexpr):
+    """Base-2 scores q k^T * scale * log2(e), minus slope2 |i - j| (the in-band bias, also in base 2)."""
     s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
+    if HAS_ALIBI:
+        s -= slope2 * tl.abs(cols[None, :] - rows[:, None]).to(tl.float32)
+    return s
+
+
+@triton.jit
+def _near_update(q, k, v, rows, cols, key_ok, m, l, acc, qk_scale, slope2, left, right, seed, dropout_p, band,
+                 HAS_DROPOUT: tl.constexpr, PRECISION: tl.constexpr, HAS_ALIBI: tl.constexpr):
+    """One online-softmax step of the near field over one key tile (running max m, sum l, acc)."""
+    s = _near_scores(q, k, rows, cols, qk_scale, slope2, PRECISION, HAS_ALIBI)
     s = tl.where(_visible(rows, cols, key_ok, left, right), s, float("-inf"))
     m_new = tl.maximum(m, tl.max(s, 1))
     m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # rows that have seen no key yet
@@ -164,10 +173,10 @@ def _near_update(q, k, v, rows, cols, key_ok, m, l, acc, qk_scale, left, right, 
 
 
 @triton.jit
-def _near_grad_p(q, k, v, do_near, rows, cols, key_ok, lse, delta, qk_scale, left, right, seed, dropout_p, band,
-                 HAS_DROPOUT: tl.constexpr, PRECISION: tl.constexpr):
+def _near_grad_p(q, k, v, do_near, rows, cols, key_ok, lse, delta, qk_scale, slope2, left, right, seed, dropout_p, band,
+                 HAS_DROPOUT: tl.constexpr, PRECISION: tl.constexpr, HAS_ALIBI: tl.constexpr):
     """Recomputed near weights p (query x key, dropped as in the forward) and the score gradient ds."""
-    s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
+    s = _near_scores(q, k, rows, cols, qk_scale, slope2, PRECISION, HAS_ALIBI)
     p = tl.where(_visible(rows, cols, key_ok, left, right), tl.exp2(s - lse[:, None]), 0.0)
     dp = tl.dot(do_near, tl.trans(v), input_precision=PRECISION)
     p_used = p
@@ -179,19 +188,28 @@ def _near_grad_p(q, k, v, do_near, rows, cols, key_ok, lse, delta, qk_scale, lef
 
 
 @triton.jit
+def _decay_weights(rows, cols, log2_decay):
+    """(query i, key j) -> g^(i - j) for j <= i, 0 above the diagonal (g = 2^log2_decay, this head's rate)."""
+    distance = rows[:, None] - cols[None, :]
+    return tl.where(distance >= 0, tl.exp2(log2_decay * tl.maximum(distance, 0).to(tl.float32)), 0.0)
+
+
+@triton.jit
 def fmm_states(
-    X, Y, PAD, W, ROW_SCALE, ROW_EXTRA, S, Z,
+    X, Y, PAD, W, ROW_SCALE, ROW_EXTRA, DECAY, S, Z,
     sx_b, sx_h, sx_n, sx_d, sy_b, sy_h, sy_n, sy_d, spad_b,
     H, N, D, DV, first_tile, slot_step, slot_offset, num_slots,
     MAPS: tl.constexpr, NUM_MAPS: tl.constexpr, NORMALIZE: tl.constexpr, HAS_PADDING: tl.constexpr,
-    WEIGHTED: tl.constexpr, T: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr,
+    WEIGHTED: tl.constexpr, HAS_DECAY: tl.constexpr, T: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr,
     PRECISION: tl.constexpr,
 ):
     """Per tile and map: S = phi(x)^T y', z = sum_rows phi(x) c, into slot t * slot_step + slot_offset.
 
     Forward: x = k, y' = v, c = 1, padded keys dropped. Backward (WEIGHTED): x = q,
     y' = dout * far_weight * ROW_SCALE (1 / (den + eps) per map and row), c = ROW_EXTRA (per map
-    and row), which gives the suffix sums R and r of the key pass.
+    and row), which gives the suffix sums R and r of the key pass. With a decay (DECAY: log2 g per
+    head) row s of the tile is weighted g^(T-1-s) (forward: its age at the tile's end) or g^(s+1)
+    (backward: a query's distance from the state before its tile).
     """
     tile = first_tile + tl.program_id(0)
     bh = tl.program_id(1)
@@ -205,10 +223,18 @@ def fmm_states(
     valid = _key_valid(PAD, b.to(tl.int64) * spad_b, rows, N, HAS_PADDING)
     if WEIGHTED:
         y = y * tl.load(W + h * DV + v_cols, mask=v_cols < DV, other=0.0)[None, :]
+    row_weight = tl.where(valid, 1.0, 0.0)
+    if HAS_DECAY:
+        local = tl.arange(0, T)
+        if WEIGHTED:
+            age = local + 1
+        else:
+            age = T - 1 - local
+        row_weight *= tl.exp2(tl.load(DECAY + h) * age.to(tl.float32))
     slot = tile * slot_step + slot_offset
     for index in tl.static_range(NUM_MAPS):
         MAP = (MAPS >> (4 * index)) & 15  # this map's code (a compile-time constant)
-        phi = tl.where(valid[:, None], _features(x, d_cols < D, MAP, NORMALIZE), 0.0)
+        phi = _features(x, d_cols < D, MAP, NORMALIZE) * row_weight[:, None]
         if WEIGHTED:
             row_base = (bh.to(tl.int64) * NUM_MAPS + index) * N
             scale = tl.load(ROW_SCALE + row_base + rows, mask=valid, other=0.0)
@@ -225,12 +251,12 @@ def fmm_states(
 
 @triton.jit
 def fmm_fwd(
-    Q, K, V, PAD, NEAR_W, FAR_W, S, Z, OUT, NEAR, FAR, LSE,
+    Q, K, V, PAD, NEAR_W, FAR_W, SLOPES, DECAY, S, Z, OUT, NEAR, FAR, LSE,
     sq_b, sq_h, sq_n, sq_d, sk_b, sk_h, sk_n, sk_d, sv_b, sv_h, sv_n, sv_d, so_b, so_h, so_n, so_d, spad_b,
     H, N, D, DV, left, right, sm_scale, eps, state_step, state_offset, num_slots, seed, dropout_p,
     HAS_NEAR: tl.constexpr, HAS_FAR: tl.constexpr, CAUSAL: tl.constexpr, MAPS: tl.constexpr,
     NUM_MAPS: tl.constexpr, NORMALIZE: tl.constexpr, HAS_PADDING: tl.constexpr, HAS_DROPOUT: tl.constexpr,
-    STORE_NEAR: tl.constexpr, STORE_FAR: tl.constexpr,
+    HAS_ALIBI: tl.constexpr, HAS_DECAY: tl.constexpr, STORE_NEAR: tl.constexpr, STORE_FAR: tl.constexpr,
     T: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr, PRECISION: tl.constexpr,
 ):
     """out = near_weight * near + far_weight * far for one query tile (see the module docstring)."""
@@ -256,26 +282,38 @@ def fmm_fwd(
         qk_scale = sm_scale * 1.4426950408889634  # log2(e): scores in base 2
         band = left + right + 1
         seed_bh = seed + bh
+        slope2 = 0.0
+        if HAS_ALIBI:  # the in-band bias, in base 2
+            slope2 = tl.load(SLOPES + h) * 1.4426950408889634
         m = tl.full([T], float("-inf"), tl.float32)
         l = tl.zeros([T], tl.float32)
         acc = tl.zeros([T, BLOCK_DV], tl.float32)
-        m, l, acc = _near_update(q, k_diag, v_diag, rows, rows, key_ok, m, l, acc, qk_scale, left, right,
-                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+        m, l, acc = _near_update(q, k_diag, v_diag, rows, rows, key_ok, m, l, acc, qk_scale, slope2, left, right,
+                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
 
     if HAS_FAR:
         far = tl.zeros([T, BLOCK_DV], tl.float32)
         slot = tile * state_step + state_offset
         q32 = q.to(tl.float32)
+        if HAS_DECAY:  # this head's rate g = 2^log2_decay: the state before the tile reaches row r at g^(r+1)
+            log2_decay = tl.load(DECAY + h)
+            from_state = tl.exp2(log2_decay * (tl.arange(0, T) + 1).to(tl.float32))
         for index in tl.static_range(NUM_MAPS):
             MAP = (MAPS >> (4 * index)) & 15  # this map's code (a compile-time constant)
             phi_q = _features(q32, d_cols < D, MAP, NORMALIZE)
             s, z = _load_state(S, Z, (bh.to(tl.int64) * num_slots + slot) * NUM_MAPS + index, d_cols, v_cols, D, DV)
             num = tl.dot(phi_q, s, input_precision=PRECISION)
             den = tl.sum(phi_q * z[None, :], 1)
+            if HAS_DECAY:
+                num *= from_state[:, None]
+                den *= from_state
             if CAUSAL:  # keys of this tile up to the query; earlier tiles are in the prefix state
                 phi_k = tl.where(key_ok[:, None], _features(k_diag.to(tl.float32), d_cols < D, MAP, NORMALIZE), 0.0)
                 a = tl.dot(phi_q, tl.trans(phi_k), input_precision=PRECISION)
-                a = tl.where(rows[:, None] >= rows[None, :], a, 0.0)
+                if HAS_DECAY:
+                    a *= _decay_weights(rows, rows, log2_decay)
+                else:
+                    a = tl.where(rows[:, None] >= rows[None, :], a, 0.0)
                 num += tl.dot(a, v_diag.to(tl.float32), input_precision=PRECISION)
                 den += tl.sum(a, 1)
             far += num / (den[:, None] + eps)
@@ -290,16 +328,16 @@ def fmm_fwd(
             k = _load_tile(k_ptr, cols, d_cols, sk_n, sk_d, N, D)
             v = _load_tile(v_ptr, cols, v_cols, sv_n, sv_d, N, DV)
             ok = _key_valid(PAD, b * spad_b, cols, N, HAS_PADDING)
-            m, l, acc = _near_update(q, k, v, rows, cols, ok, m, l, acc, qk_scale, left, right,
-                                     seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+            m, l, acc = _near_update(q, k, v, rows, cols, ok, m, l, acc, qk_scale, slope2, left, right,
+                                     seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
         if not CAUSAL:
             for key_tile in range(tile + 1, tl.minimum(tile * T + T - 1 + right, N - 1) // T + 1):
                 cols = key_tile * T + tl.arange(0, T)
                 k = _load_tile(k_ptr, cols, d_cols, sk_n, sk_d, N, D)
                 v = _load_tile(v_ptr, cols, v_cols, sv_n, sv_d, N, DV)
                 ok = _key_valid(PAD, b * spad_b, cols, N, HAS_PADDING)
-                m, l, acc = _near_update(q, k, v, rows, cols, ok, m, l, acc, qk_scale, left, right,
-                                         seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+                m, l, acc = _near_update(q, k, v, rows, cols, ok, m, l, acc, qk_scale, slope2, left, right,
+                                         seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
         seen = l > 0  # a row with no visible key gets 0 and an infinite log-sum-exp (p = 0 in backward)
         near = acc / tl.where(seen, l, 1.0)[:, None]
         tl.store(LSE + bh.to(tl.int64) * N + rows, tl.where(seen, m + tl.log2(tl.where(seen, l, 1.0)), float("inf")),
@@ -314,13 +352,13 @@ def fmm_fwd(
 
 @triton.jit
 def fmm_bwd_query(
-    Q, K, V, PAD, NEAR_W, FAR_W, S, Z, DO, NEAR, LSE, DELTA, INV_DEN, C_DEN, DQ,
+    Q, K, V, PAD, NEAR_W, FAR_W, SLOPES, DECAY, S, Z, DO, NEAR, LSE, DELTA, INV_DEN, C_DEN, DQ,
     sq_b, sq_h, sq_n, sq_d, sk_b, sk_h, sk_n, sk_d, sv_b, sv_h, sv_n, sv_d, sdo_b, sdo_h, sdo_n, sdo_d,
     so_b, so_h, so_n, so_d, sdq_b, sdq_h, sdq_n, sdq_d, spad_b,
     H, N, D, DV, left, right, sm_scale, eps, state_step, state_offset, num_slots, seed, dropout_p,
     HAS_NEAR: tl.constexpr, HAS_FAR: tl.constexpr, CAUSAL: tl.constexpr, MAPS: tl.constexpr,
     NUM_MAPS: tl.constexpr, NORMALIZE: tl.constexpr, HAS_PADDING: tl.constexpr, HAS_DROPOUT: tl.constexpr,
-    T: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr, PRECISION: tl.constexpr,
+    HAS_ALIBI: tl.constexpr, HAS_DECAY: tl.constexpr, T: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr, PRECISION: tl.constexpr,
 ):
     """dq of one query tile; saves delta (near) and 1/(den + eps), c (far, per map) for ``fmm_bwd_key``."""
     tile = tl.program_id(0)
@@ -346,39 +384,58 @@ def fmm_bwd_query(
         qk_scale = sm_scale * 1.4426950408889634
         band = left + right + 1
         seed_bh = seed + bh
+        slope2 = 0.0
+        if HAS_ALIBI:  # the in-band bias, in base 2
+            slope2 = tl.load(SLOPES + h) * 1.4426950408889634
         do_near = do * tl.load(NEAR_W + h * DV + v_cols, mask=v_cols < DV, other=0.0)[None, :]
         near = _load_tile(NEAR + b * so_b + h * so_h, rows, v_cols, so_n, so_d, N, DV).to(tl.float32)
         delta = tl.sum(do_near * near, 1)
         tl.store(DELTA + bh.to(tl.int64) * N + rows, delta, mask=row_ok)
         lse = tl.load(LSE + bh.to(tl.int64) * N + rows, mask=row_ok, other=float("inf"))
         do_near = do_near.to(q.dtype)
-        _, ds = _near_grad_p(q, k_diag, v_diag, do_near, rows, rows, key_ok, lse, delta, qk_scale, left, right,
-                             seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+        _, ds = _near_grad_p(q, k_diag, v_diag, do_near, rows, rows, key_ok, lse, delta, qk_scale, slope2, left, right,
+                             seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
         dq += tl.dot(ds.to(k_diag.dtype), k_diag, input_precision=PRECISION) * sm_scale
 
     if HAS_FAR:
         do_far = do * tl.load(FAR_W + h * DV + v_cols, mask=v_cols < DV, other=0.0)[None, :]
         slot = tile * state_step + state_offset
         q32 = q.to(tl.float32)
+        if HAS_DECAY:
+            log2_decay = tl.load(DECAY + h)
+            from_state = tl.exp2(log2_decay * (tl.arange(0, T) + 1).to(tl.float32))
+            within = _decay_weights(rows, rows, log2_decay)
         for index in tl.static_range(NUM_MAPS):
             MAP = (MAPS >> (4 * index)) & 15  # this map's code (a compile-time constant)
             phi_q = _features(q32, d_cols < D, MAP, NORMALIZE)
             s, z = _load_state(S, Z, (bh.to(tl.int64) * num_slots + slot) * NUM_MAPS + index, d_cols, v_cols, D, DV)
             num = tl.dot(phi_q, s, input_precision=PRECISION)
             den = tl.sum(phi_q * z[None, :], 1)
+            if HAS_DECAY:
+                num *= from_state[:, None]
+                den *= from_state
             if CAUSAL:
                 phi_k = tl.where(key_ok[:, None], _features(k_diag.to(tl.float32), d_cols < D, MAP, NORMALIZE), 0.0)
                 a = tl.dot(phi_q, tl.trans(phi_k), input_precision=PRECISION)
-                a = tl.where(rows[:, None] >= rows[None, :], a, 0.0)
+                if HAS_DECAY:
+                    a *= within
+                else:
+                    a = tl.where(rows[:, None] >= rows[None, :], a, 0.0)
                 num += tl.dot(a, v_diag.to(tl.float32), input_precision=PRECISION)
                 den += tl.sum(a, 1)
             inv_den = 1.0 / (den + eps)
             g = do_far * inv_den[:, None]
             c = -tl.sum(g * num, 1) * inv_den
             d_phi_q = tl.dot(g, tl.trans(s), input_precision=PRECISION) + c[:, None] * z[None, :]
+            if HAS_DECAY:
+                d_phi_q *= from_state[:, None]
             if CAUSAL:
                 gv = tl.dot(g, tl.trans(v_diag.to(tl.float32)), input_precision=PRECISION) + c[:, None]
-                d_phi_q += tl.dot(tl.where(rows[:, None] >= rows[None, :], gv, 0.0), phi_k, input_precision=PRECISION)
+                if HAS_DECAY:
+                    gv *= within
+                else:
+                    gv = tl.where(rows[:, None] >= rows[None, :], gv, 0.0)
+                d_phi_q += tl.dot(gv, phi_k, input_precision=PRECISION)
             dq += _features_grad(q32, d_phi_q, d_cols < D, MAP, NORMALIZE)
             row_base = (bh.to(tl.int64) * NUM_MAPS + index) * N
             tl.store(INV_DEN + row_base + rows, inv_den, mask=row_ok)
@@ -390,8 +447,8 @@ def fmm_bwd_query(
             k = _load_tile(k_ptr, cols, d_cols, sk_n, sk_d, N, D)
             v = _load_tile(v_ptr, cols, v_cols, sv_n, sv_d, N, DV)
             ok = _key_valid(PAD, b * spad_b, cols, N, HAS_PADDING)
-            _, ds = _near_grad_p(q, k, v, do_near, rows, cols, ok, lse, delta, qk_scale, left, right,
-                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+            _, ds = _near_grad_p(q, k, v, do_near, rows, cols, ok, lse, delta, qk_scale, slope2, left, right,
+                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
             dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION) * sm_scale
         if not CAUSAL:
             for key_tile in range(tile + 1, tl.minimum(tile * T + T - 1 + right, N - 1) // T + 1):
@@ -399,8 +456,8 @@ def fmm_bwd_query(
                 k = _load_tile(k_ptr, cols, d_cols, sk_n, sk_d, N, D)
                 v = _load_tile(v_ptr, cols, v_cols, sv_n, sv_d, N, DV)
                 ok = _key_valid(PAD, b * spad_b, cols, N, HAS_PADDING)
-                _, ds = _near_grad_p(q, k, v, do_near, rows, cols, ok, lse, delta, qk_scale, left, right,
-                                     seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+                _, ds = _near_grad_p(q, k, v, do_near, rows, cols, ok, lse, delta, qk_scale, slope2, left, right,
+                                     seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
                 dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION) * sm_scale
 
     _store_tile(DQ + b * sdq_b + h * sdq_h, dq, rows, d_cols, sdq_n, sdq_d, N, D)
@@ -408,13 +465,13 @@ def fmm_bwd_query(
 
 @triton.jit
 def fmm_bwd_key(
-    Q, K, V, PAD, NEAR_W, FAR_W, R, RZ, DO, LSE, DELTA, INV_DEN, C_DEN, DK, DV_OUT,
+    Q, K, V, PAD, NEAR_W, FAR_W, SLOPES, DECAY, R, RZ, DO, LSE, DELTA, INV_DEN, C_DEN, DK, DV_OUT,
     sq_b, sq_h, sq_n, sq_d, sk_b, sk_h, sk_n, sk_d, sv_b, sv_h, sv_n, sv_d, sdo_b, sdo_h, sdo_n, sdo_d,
     sdk_b, sdk_h, sdk_n, sdk_d, sdv_b, sdv_h, sdv_n, sdv_d, spad_b,
     H, N, D, DV, left, right, sm_scale, state_step, state_offset, num_slots, seed, dropout_p,
     HAS_NEAR: tl.constexpr, HAS_FAR: tl.constexpr, CAUSAL: tl.constexpr, MAPS: tl.constexpr,
     NUM_MAPS: tl.constexpr, NORMALIZE: tl.constexpr, HAS_PADDING: tl.constexpr, HAS_DROPOUT: tl.constexpr,
-    T: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr, PRECISION: tl.constexpr,
+    HAS_ALIBI: tl.constexpr, HAS_DECAY: tl.constexpr, T: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_DV: tl.constexpr, PRECISION: tl.constexpr,
 ):
     """dk, dv of one key tile: near over the query tiles whose band meets it, far from the suffix state R."""
     tile = tl.program_id(0)
@@ -440,13 +497,16 @@ def fmm_bwd_key(
         qk_scale = sm_scale * 1.4426950408889634
         band = left + right + 1
         seed_bh = seed + bh
+        slope2 = 0.0
+        if HAS_ALIBI:  # the in-band bias, in base 2
+            slope2 = tl.load(SLOPES + h) * 1.4426950408889634
         near_w = tl.load(NEAR_W + h * DV + v_cols, mask=v_cols < DV, other=0.0)
         row_base = bh.to(tl.int64) * N
         lse = tl.load(LSE + row_base + cols, mask=cols < N, other=float("inf"))
         delta = tl.load(DELTA + row_base + cols, mask=cols < N, other=0.0)
         do_near = (do_diag * near_w[None, :]).to(q_diag.dtype)
-        p, ds = _near_grad_p(q_diag, k, v, do_near, cols, cols, key_ok, lse, delta, qk_scale, left, right,
-                             seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+        p, ds = _near_grad_p(q_diag, k, v, do_near, cols, cols, key_ok, lse, delta, qk_scale, slope2, left, right,
+                             seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
         dv += tl.dot(tl.trans(p).to(do_near.dtype), do_near, input_precision=PRECISION)
         dk += tl.dot(tl.trans(ds).to(q_diag.dtype), q_diag, input_precision=PRECISION) * sm_scale
 
@@ -455,22 +515,31 @@ def fmm_bwd_key(
         slot = tile * state_step + state_offset
         k32 = k.to(tl.float32)
         v32 = v.to(tl.float32)
+        if HAS_DECAY:  # key s of the tile enters the state after the tile at g^(T-1-s)
+            log2_decay = tl.load(DECAY + h)
+            into_state = tl.exp2(log2_decay * (T - 1 - tl.arange(0, T)).to(tl.float32))
+            weights = _decay_weights(cols, cols, log2_decay)
+        else:
+            weights = tl.where(cols[:, None] >= cols[None, :], 1.0, 0.0)  # (query i, key j): i >= j
         for index in tl.static_range(NUM_MAPS):
             MAP = (MAPS >> (4 * index)) & 15  # this map's code (a compile-time constant)
             phi_k = tl.where(key_ok[:, None], _features(k32, d_cols < D, MAP, NORMALIZE), 0.0)
             r, rz = _load_state(R, RZ, (bh.to(tl.int64) * num_slots + slot) * NUM_MAPS + index, d_cols, v_cols, D, DV)
             d_phi_k = tl.dot(v32, tl.trans(r), input_precision=PRECISION) + rz[None, :]
-            dv += tl.dot(phi_k, r, input_precision=PRECISION)
+            dv_state = tl.dot(phi_k, r, input_precision=PRECISION)
+            if HAS_DECAY:
+                d_phi_k *= into_state[:, None]
+                dv_state *= into_state[:, None]
+            dv += dv_state
             if CAUSAL:  # queries of this tile at or after the key; later tiles are in the suffix state
                 map_rows = (bh.to(tl.int64) * NUM_MAPS + index) * N
                 inv_den = tl.load(INV_DEN + map_rows + cols, mask=cols < N, other=0.0)
                 c = tl.load(C_DEN + map_rows + cols, mask=cols < N, other=0.0)
                 g = do_diag * far_w[None, :] * inv_den[:, None]
                 phi_q = _features(q_diag.to(tl.float32), d_cols < D, MAP, NORMALIZE)
-                later = cols[:, None] >= cols[None, :]  # (query i, key j): i >= j
-                a = tl.where(later, tl.dot(phi_q, tl.trans(phi_k), input_precision=PRECISION), 0.0)
+                a = weights * tl.dot(phi_q, tl.trans(phi_k), input_precision=PRECISION)
                 dv += tl.dot(tl.trans(a), g, input_precision=PRECISION)
-                gv = tl.where(later, tl.dot(g, tl.trans(v32), input_precision=PRECISION) + c[:, None], 0.0)
+                gv = weights * (tl.dot(g, tl.trans(v32), input_precision=PRECISION) + c[:, None])
                 d_phi_k += tl.dot(tl.trans(gv), phi_q, input_precision=PRECISION)
             d_phi_k = tl.where(key_ok[:, None], d_phi_k, 0.0)
             dk += _features_grad(k32, d_phi_k, d_cols < D, MAP, NORMALIZE)
@@ -482,8 +551,8 @@ def fmm_bwd_key(
             do_near = (_load_tile(do_ptr, rows, v_cols, sdo_n, sdo_d, N, DV).to(tl.float32) * near_w[None, :]).to(q.dtype)
             lse = tl.load(LSE + row_base + rows, mask=rows < N, other=float("inf"))
             delta = tl.load(DELTA + row_base + rows, mask=rows < N, other=0.0)
-            p, ds = _near_grad_p(q, k, v, do_near, rows, cols, key_ok, lse, delta, qk_scale, left, right,
-                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+            p, ds = _near_grad_p(q, k, v, do_near, rows, cols, key_ok, lse, delta, qk_scale, slope2, left, right,
+                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
             dv += tl.dot(tl.trans(p).to(do_near.dtype), do_near, input_precision=PRECISION)
             dk += tl.dot(tl.trans(ds).to(q.dtype), q, input_precision=PRECISION) * sm_scale
         for query_tile in range(tile + 1, tl.minimum(tile * T + T - 1 + left, N - 1) // T + 1):
@@ -492,8 +561,8 @@ def fmm_bwd_key(
             do_near = (_load_tile(do_ptr, rows, v_cols, sdo_n, sdo_d, N, DV).to(tl.float32) * near_w[None, :]).to(q.dtype)
             lse = tl.load(LSE + row_base + rows, mask=rows < N, other=float("inf"))
             delta = tl.load(DELTA + row_base + rows, mask=rows < N, other=0.0)
-            p, ds = _near_grad_p(q, k, v, do_near, rows, cols, key_ok, lse, delta, qk_scale, left, right,
-                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION)
+            p, ds = _near_grad_p(q, k, v, do_near, rows, cols, key_ok, lse, delta, qk_scale, slope2, left, right,
+                                 seed_bh, dropout_p, band, HAS_DROPOUT, PRECISION, HAS_ALIBI)
             dv += tl.dot(tl.trans(p).to(do_near.dtype), do_near, input_precision=PRECISION)
             dk += tl.dot(tl.trans(ds).to(q.dtype), q, input_precision=PRECISION) * sm_scale
 

@@ -4,16 +4,19 @@
 namesakes in ``near.py``, ``far.py`` and ``fmm.py`` do; ``chunk_size`` becomes the kernels'
 tile size (see ``tile_size``). All three run one autograd Function,
 ``FMMAttentionFunction``, whose kernels are specialised at compile time to the near field only,
-the far field only, or both fused.
+the far field only, or both fused, with or without the in-band bias and the far field's decay.
+A far field outside the band (keys j <= i - w) is the far-field kernel on keys and values moved
+w positions later (``far.shifted_keys``), beside the near-field kernel on the unmoved ones.
 """
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
 import torch
 
 from ..feature_maps import FEATURE_MAPS, FeatureMap, apply_feature_map
 from ..config import DEFAULT_EPS
+from ..far import shifted_keys
 from .runtime import triton
 from .kernels import ELU, ELU_FLIP, IDENTITY, RELU, TANH, fmm_bwd_key, fmm_bwd_query, fmm_fwd, fmm_states
 
@@ -67,8 +70,20 @@ def _precision(dtype: torch.dtype) -> str:
     return "ieee" if dtype == torch.float32 else "tf32"
 
 
-def _far_states(x, y, padding, spec, options, reverse=False, weights=None, row_scale=None, row_extra=None):
-    """Prefix (causal), suffix (``reverse``) or total (bidirectional) fp32 sums per tile and map.
+def _decayed_cumsum_(x: torch.Tensor, per_slot: torch.Tensor) -> torch.Tensor:
+    """In place along axis 2 of (batch, heads, slots, ...): x_u <- x_u + G x_{u-1} + G^2 x_{u-2} + ...,
+    G = per_slot (heads,); log2(slots) doubling steps (Hillis-Steele)."""
+    factor = per_slot.view(1, -1, *([1] * (x.dim() - 2)))
+    step = 1
+    while step < x.shape[2]:
+        x[:, :, step:] = x[:, :, step:] + factor * x[:, :, :-step]  # the right side is read before the write
+        factor, step = factor * factor, 2 * step
+    return x
+
+
+def _far_states(x, y, padding, spec, options, reverse=False, weights=None, row_scale=None, row_extra=None, log2_decay=None):
+    """Prefix (causal), suffix (``reverse``) or total (bidirectional) fp32 sums per tile and map;
+    with a decay (causal, ``log2_decay``: log2 g per head) each tile's sum decays by g^T per tile crossed.
 
     Returns (S, z, num_slots, slot_step, slot_offset): the state tile t reads is slot
     t * slot_step + slot_offset of S (batch, heads, num_slots, maps, D, Dv) and z (..., D).
@@ -90,16 +105,22 @@ def _far_states(x, y, padding, spec, options, reverse=False, weights=None, row_s
         pad = padding if padding is not None else x
         weighted = weights is not None
         fmm_states[(count, batch * heads)](
-            x, y, pad, weights if weighted else x, row_scale if weighted else x, row_extra if weighted else x, s, z,
+            x, y, pad, weights if weighted else x, row_scale if weighted else x, row_extra if weighted else x,
+            log2_decay if log2_decay is not None else x, s, z,
             *x.stride(), *y.stride(), pad.stride(0),
             heads, length, head_dim, value_dim, first, write_step, write_offset, tiles,
             MAPS=spec.packed_maps, NUM_MAPS=maps, NORMALIZE=spec.normalize, HAS_PADDING=padding is not None,
-            WEIGHTED=weighted, PRECISION=_precision(x.dtype), **options,
+            WEIGHTED=weighted, HAS_DECAY=log2_decay is not None, PRECISION=_precision(x.dtype), **options,
         )
     if not spec.causal:
         return s.sum(2, keepdim=True), z.sum(2, keepdim=True), 1, 0, 0
-    s.cumsum_(2)
-    z.cumsum_(2)
+    if log2_decay is None:
+        s.cumsum_(2)
+        z.cumsum_(2)
+    else:
+        per_tile = torch.exp2(log2_decay * spec.tile)
+        _decayed_cumsum_(s, per_tile)
+        _decayed_cumsum_(z, per_tile)
     return (s, z, tiles, -1, tiles - 1) if reverse else (s, z, tiles, 1, 0)
 
 
@@ -113,18 +134,22 @@ class FMMAttentionFunction(torch.autograd.Function):
 
     q, k: (batch, heads, N, D); v: (batch, heads, N, Dv); near_weight, far_weight: fp32 (heads, Dv)
     or None when that field is off (far_weight already divided by the number of maps);
-    padding: (batch, N) uint8, 1 for padded keys, or None.
+    padding: (batch, N) uint8, 1 for padded keys, or None; slopes: fp32 (heads,) of the in-band
+    bias -m_h |i - j|, or None; log2_decay: fp32 (heads,) log2 of the far field's decay g_h, or None.
     """
 
     @staticmethod
-    def forward(ctx, q, k, v, near_weight, far_weight, padding, spec: KernelSpec):
+    def forward(ctx, q, k, v, near_weight, far_weight, padding, slopes, log2_decay, spec: KernelSpec):
         batch, heads, length, head_dim = q.shape
         value_dim = v.shape[-1]
         has_near, has_far = spec.bandwidth > 0, len(spec.maps) > 0
         options = launch_options(spec.tile, head_dim, value_dim)
         seed = int(torch.randint(0, 2**30, (1,)).item()) if spec.dropout_p > 0 else 0
+        alibi = dict(HAS_ALIBI=slopes is not None, HAS_DECAY=log2_decay is not None)
+        slopes_ptr = slopes if slopes is not None else q
+        decay_ptr = log2_decay if log2_decay is not None else q
         if has_far:
-            s, z, num_slots, step, offset = _far_states(k, v, padding, spec, options)
+            s, z, num_slots, step, offset = _far_states(k, v, padding, spec, options, log2_decay=log2_decay)
         else:
             s = z = q
             num_slots, step, offset = 1, 0, 0
@@ -139,23 +164,24 @@ class FMMAttentionFunction(torch.autograd.Function):
         left, right = _near_args(spec)
         tiles = triton.cdiv(length, spec.tile)
         fmm_fwd[(tiles, batch * heads)](
-            q, k, v, pad, near_weight if has_near else q, far_weight if has_far else q, s, z, out, near, far, lse,
+            q, k, v, pad, near_weight if has_near else q, far_weight if has_far else q, slopes_ptr, decay_ptr,
+            s, z, out, near, far, lse,
             *q.stride(), *k.stride(), *v.stride(), *out.stride(), pad.stride(0),
             heads, length, head_dim, value_dim, left, right, spec.scale, spec.eps, step, offset, num_slots,
             seed, spec.dropout_p,
             HAS_NEAR=has_near, HAS_FAR=has_far, CAUSAL=spec.causal, MAPS=spec.packed_maps, NUM_MAPS=len(spec.maps),
             NORMALIZE=spec.normalize, HAS_PADDING=padding is not None, HAS_DROPOUT=spec.dropout_p > 0,
-            STORE_NEAR=store_near, STORE_FAR=store_far, PRECISION=_precision(q.dtype), **options,
+            STORE_NEAR=store_near, STORE_FAR=store_far, PRECISION=_precision(q.dtype), **alibi, **options,
         )
         if grads:
-            ctx.save_for_backward(q, k, v, near_weight, far_weight, padding, s, z, lse if has_near else None,
-                                  near if store_near else None, far if store_far else None)
+            ctx.save_for_backward(q, k, v, near_weight, far_weight, padding, slopes, log2_decay, s, z,
+                                  lse if has_near else None, near if store_near else None, far if store_far else None)
             ctx.spec, ctx.seed, ctx.state_layout = spec, seed, (num_slots, step, offset)
         return out
 
     @staticmethod
     def backward(ctx, dout):
-        q, k, v, near_weight, far_weight, padding, s, z, lse, near, far = ctx.saved_tensors
+        q, k, v, near_weight, far_weight, padding, slopes, log2_decay, s, z, lse, near, far = ctx.saved_tensors
         spec = ctx.spec
         batch, heads, length, head_dim = q.shape
         value_dim = v.shape[-1]
@@ -169,8 +195,11 @@ class FMMAttentionFunction(torch.autograd.Function):
         flags = dict(
             HAS_NEAR=has_near, HAS_FAR=has_far, CAUSAL=spec.causal, MAPS=spec.packed_maps, NUM_MAPS=maps,
             NORMALIZE=spec.normalize, HAS_PADDING=padding is not None, HAS_DROPOUT=spec.dropout_p > 0,
-            PRECISION=_precision(q.dtype), **options,
+            HAS_ALIBI=slopes is not None, HAS_DECAY=log2_decay is not None, PRECISION=_precision(q.dtype), **options,
         )
+        slopes_ptr = slopes if slopes is not None else q
+        decay_ptr = log2_decay if log2_decay is not None else q
+
         def per_row(count):
             return torch.empty(batch, heads, count, length, dtype=torch.float32, device=q.device)
 
@@ -180,7 +209,7 @@ class FMMAttentionFunction(torch.autograd.Function):
         near_w = near_weight if has_near else q
         far_w = far_weight if has_far else q
         fmm_bwd_query[(tiles, batch * heads)](
-            q, k, v, pad, near_w, far_w, s, z, dout, near if has_near else q, lse if has_near else q,
+            q, k, v, pad, near_w, far_w, slopes_ptr, decay_ptr, s, z, dout, near if has_near else q, lse if has_near else q,
             delta, inv_den, c_den, dq,
             *q.stride(), *k.stride(), *v.stride(), *dout.stride(),
             *(near.stride() if has_near else dout.stride()), *dq.stride(), pad.stride(0),
@@ -189,12 +218,13 @@ class FMMAttentionFunction(torch.autograd.Function):
         )
         if has_far:
             r, rz, num_slots, step, offset = _far_states(
-                q, dout, None, spec, options, reverse=True, weights=far_weight, row_scale=inv_den, row_extra=c_den
+                q, dout, None, spec, options, reverse=True, weights=far_weight, row_scale=inv_den, row_extra=c_den,
+                log2_decay=log2_decay,
             )
         else:
             r = rz = q
         fmm_bwd_key[(tiles, batch * heads)](
-            q, k, v, pad, near_w, far_w, r, rz, dout, lse if has_near else q, delta, inv_den, c_den, dk, dv,
+            q, k, v, pad, near_w, far_w, slopes_ptr, decay_ptr, r, rz, dout, lse if has_near else q, delta, inv_den, c_den, dk, dv,
             *q.stride(), *k.stride(), *v.stride(), *dout.stride(), *dk.stride(), *dv.stride(), pad.stride(0),
             heads, length, head_dim, value_dim, left, right, spec.scale, step, offset, num_slots,
             ctx.seed, spec.dropout_p, **flags,
@@ -204,7 +234,7 @@ class FMMAttentionFunction(torch.autograd.Function):
             d_near_w = (dout.float() * near.float()).sum(dim=(0, 2))
         if ctx.needs_input_grad[4]:
             d_far_w = (dout.float() * far.float()).sum(dim=(0, 2))
-        return dq, dk, dv, d_near_w, d_far_w, None, None
+        return dq, dk, dv, d_near_w, d_far_w, None, None, None, None
 
 
 def _check_inputs(q, k, v):
@@ -236,6 +266,15 @@ def _map_code(feature_map: FeatureMap) -> Optional[int]:
     return None
 
 
+def _log2_decay(decay: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """log2 of the far field's per-head rates g in (0, 1], as fp32 (heads,); None without decay."""
+    return None if decay is None else torch.log2(decay.float()).contiguous()
+
+
+def _slopes(slopes: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    return None if slopes is None else slopes.float().contiguous()
+
+
 def band_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -246,8 +285,9 @@ def band_attention(
     chunk_size: int = 64,
     scale: Optional[float] = None,
     dropout_p: float = 0.0,
+    slopes: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
-    """Banded softmax attention (``band.band_attention``) by the near-field Triton kernel."""
+    """Banded softmax attention (``near.band_attention``) by the near-field Triton kernel."""
     if bandwidth < 1:
         raise ValueError(f"bandwidth must be >= 1, got {bandwidth}")
     if chunk_size < 1:
@@ -260,7 +300,7 @@ def band_attention(
         tile=tile_size(chunk_size, q.shape[-1], value_dim), out_dtype=v.dtype,
     )
     ones = torch.ones(heads, value_dim, dtype=torch.float32, device=q.device)
-    return FMMAttentionFunction.apply(q, k, v, ones, None, _padding(key_padding_mask), spec)
+    return FMMAttentionFunction.apply(q, k, v, ones, None, _padding(key_padding_mask), _slopes(slopes), None, spec)
 
 
 def linear_attention(
@@ -273,6 +313,8 @@ def linear_attention(
     chunk_size: int = 64,
     normalize_features: bool = True,
     eps: float = DEFAULT_EPS,
+    decay: Optional[torch.Tensor] = None,
+    skip: int = 0,
 ) -> torch.Tensor:
     """Linear attention with one feature map (``far.linear_attention``) by the far-field kernel.
 
@@ -281,19 +323,23 @@ def linear_attention(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if not causal and (decay is not None or skip):
+        raise ValueError("a decay and skipped keys are defined for causal linear attention only")
     _check_inputs(q, k, v)
     code = _map_code(feature_map)
     if code is None:
         code = IDENTITY.value
         q = apply_feature_map(feature_map, q.float(), normalize=False)
         k = apply_feature_map(feature_map, k.float(), normalize=False)
+    if skip:
+        k, v, key_padding_mask = shifted_keys(k, v, key_padding_mask, skip)
     heads, value_dim = q.shape[1], v.shape[-1]
     spec = KernelSpec(
         bandwidth=0, causal=causal, maps=(code,), normalize=normalize_features, eps=eps,
         scale=1.0, dropout_p=0.0, tile=tile_size(chunk_size, q.shape[-1], value_dim), out_dtype=v.dtype,
     )
     ones = torch.ones(heads, value_dim, dtype=torch.float32, device=q.device)
-    return FMMAttentionFunction.apply(q, k, v, None, ones, _padding(key_padding_mask), spec)
+    return FMMAttentionFunction.apply(q, k, v, None, ones, _padding(key_padding_mask), None, _log2_decay(decay), spec)
 
 
 def fmm_attention(
@@ -306,7 +352,8 @@ def fmm_attention(
     key_padding_mask: Optional[torch.Tensor] = None,
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
-    """FMM attention (``fmm.fmm_attention``) by the fused kernel: near, far and blend in one pass."""
+    """FMM attention (``fmm.fmm_attention``) by the fused kernel: near, far and blend in one pass
+    (a far field outside the band: the near-field kernel, then the far-field kernel on moved keys)."""
     _check_inputs(q, k, v)
     heads, value_dim = q.shape[1], v.shape[-1]
     maps = tuple(MAP_CODES[name] for name in config.feature_maps)
@@ -323,7 +370,15 @@ def fmm_attention(
         eps=config.eps, scale=q.shape[-1] ** -0.5, dropout_p=dropout_p if config.has_near else 0.0,
         tile=tile_size(config.chunk_size, q.shape[-1], value_dim), out_dtype=functools.reduce(torch.promote_types, dtypes),
     )
-    return FMMAttentionFunction.apply(q, k, v, near_w, far_w, _padding(key_padding_mask), spec)
+    slopes, log2_decay = _slopes(config.near_slopes(heads, q)), _log2_decay(config.far_decay(heads, q))
+    padding = _padding(key_padding_mask)
+    if not config.far_outside_band:
+        return FMMAttentionFunction.apply(q, k, v, near_w, far_w, padding, slopes, log2_decay, spec)
+    near = FMMAttentionFunction.apply(q, k, v, near_w, None, padding, slopes, None, replace(spec, maps=()))
+    far_k, far_v, far_padding = shifted_keys(k, v, key_padding_mask, config.far_skip)
+    far = FMMAttentionFunction.apply(q, far_k, far_v, None, far_w, _padding(far_padding), None, log2_decay,
+                                     replace(spec, bandwidth=0, dropout_p=0.0))
+    return near + far
 
 
 __all__ = ["FMMAttentionFunction", "KernelSpec", "band_attention", "fmm_attention", "linear_attention", "tile_size"]

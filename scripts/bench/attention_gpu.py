@@ -12,6 +12,8 @@ Methods, all on (batch, heads, N, head_dim) inputs with batch = max(1, --tokens 
   triton_band          the near-field Triton kernel alone (band-only; compare with flex_sliding_window)
   triton_separate      near-field kernel + one far-field kernel per map, blended in torch
   triton_fused         the fused kernel: near + far + blend in one pass
+  triton_split         the long-context variant: in-band bias, far field outside the band and decaying
+                       (horizons 32-1,024): the band kernel, then the far-field kernel on moved keys
 FMM settings are the paper's LM ones: bandwidth 20, maps elu and elu_flip, per-channel near weight.
 Models: fmmformer_lm_wiki103's attention (8 heads x 128) and a d=64-head model (8 heads x 64).
 A run stops starting new measurements after --budget-s seconds; they are recorded as skipped.
@@ -22,6 +24,7 @@ import os
 import platform
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -31,7 +34,8 @@ from fmm_attention import FEATURE_MAPS, FMMConfig, fmm_attention
 from fmm_attention import triton as kernels
 from fmm_tools.paths import ROOT
 
-METHODS = ("sdpa_causal", "flex_sliding_window", "torch_path", "triton_band", "triton_separate", "triton_fused")
+METHODS = ("sdpa_causal", "flex_sliding_window", "torch_path", "triton_band", "triton_separate", "triton_fused",
+           "triton_split")
 MODELS = {"wiki103_8x128": (8, 128), "d64_8x64": (8, 64)}
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
@@ -85,6 +89,7 @@ class Timer:
 def make_methods(heads, head_dim, length, bandwidth, chunk_size, device):
     """name -> function(q, k, v, near_weight, far_weight) -> output, or a string saying why it cannot run."""
     fmm_config = FMMConfig(bandwidth=bandwidth, feature_maps=("elu", "elu_flip"), chunk_size=chunk_size)
+    split_config = replace(fmm_config, near_alibi=True, far_outside_band=True, far_horizons=(32, 1024))
     maps = [FEATURE_MAPS[name] for name in fmm_config.feature_maps]
     methods = {}
 
@@ -113,7 +118,7 @@ def make_methods(heads, head_dim, length, bandwidth, chunk_size, device):
     methods["torch_path"] = lambda q, k, v, nw, fw: fmm_attention(q, k, v, fmm_config, nw, fw)
     reason = kernels.triton_unavailable_reason()
     if reason is not None:
-        for name in ("triton_band", "triton_separate", "triton_fused"):
+        for name in ("triton_band", "triton_separate", "triton_fused", "triton_split"):
             methods[name] = f"unavailable: {reason}"
         return methods
 
@@ -125,6 +130,7 @@ def make_methods(heads, head_dim, length, bandwidth, chunk_size, device):
     methods["triton_band"] = lambda q, k, v, nw, fw: kernels.band_attention(q, k, v, bandwidth, True, None, chunk_size)
     methods["triton_separate"] = separate
     methods["triton_fused"] = lambda q, k, v, nw, fw: kernels.fmm_attention(q, k, v, fmm_config, nw, fw)
+    methods["triton_split"] = lambda q, k, v, nw, fw: kernels.fmm_attention(q, k, v, split_config, nw, fw)
     return methods
 
 
@@ -251,6 +257,7 @@ def describe(method):
         "triton_band": "near-field Triton kernel alone",
         "triton_separate": "near + far Triton kernels, blend in torch",
         "triton_fused": "fused Triton kernel",
+        "triton_split": "long-context variant (bias, outside band, decay)",
     }[method]
 
 

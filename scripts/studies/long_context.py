@@ -50,7 +50,7 @@ STAGES = [
     Stage("code", "Python sources, 2,048 tokens, equal wall-clock"),
     Stage("extrapolate", "trained at 512, scored at 512-16,384"),
     Stage("docs", "Linux documentation, 2,048 tokens, equal wall-clock"),
-    Stage("seeds", "seed 2 of the close runs on code"),
+    Stage("seeds", "seed 2 of the close runs: on code, and trained at 512 scored longer"),
 ]
 CORPORA = {"code": "fmm-prepare-code", "docs": "fmm-prepare-lm"}  # corpus -> its builder
 RECALL_LENGTH = 512
@@ -82,9 +82,11 @@ ARMS: Dict[str, Arm] = {
     "fmm_split_alibi": Arm("FMM split, relative bias in the band", FMM + SPLIT + ["--fmm-near-alibi"]),
 }
 RECALL_ARMS = ["softmax", "band", "linear", "fmm", "fmm_split", "fmm_softmax_map"]
-CODE_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_far_learned", "fmm_outside", "fmm_decay", "fmm_split"]
-DOCS_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_split"]
+CODE_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_far_learned", "fmm_outside", "fmm_decay", "fmm_split",
+             "band_alibi", "fmm_split_alibi"]
+DOCS_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_split", "band_alibi", "fmm_split_alibi"]
 SEED_ARMS = ["band", "fmm", "fmm_split"]
+EXTRAPOLATION_SEED_ARMS = ["band_alibi_none", "fmm_split_alibi_none"]  # the closest pair trained at 512 (0.98x)
 EXTRAPOLATION_ARMS = {  # name -> (arm, positions)
     "softmax_sinusoidal": ("softmax", "sinusoidal"),
     "softmax_none": ("softmax", "none"),
@@ -194,9 +196,10 @@ def runs(records: Records) -> List[Run]:
         if arm not in budget.arms:
             continue
         extra = ["--no-token-positional-embeddings"] if positions == "none" else []
-        add(f"extrapolate:{name}", f"{ARMS[arm].label}, positions: {positions}", train_args(
-            budget, data, arm, budget.extrapolation_tokens, extrapolation_batch, budget.extrapolation_updates, extra),
-            "extrapolate", {"arm": arm, "kind": "extrapolation", "positions": positions, "data": data})
+        for stage, seed in (("extrapolate", 1), ("seeds", 2)) if name in EXTRAPOLATION_SEED_ARMS else (("extrapolate", 1),):
+            add(f"extrapolate:{name}" + (f":seed{seed}" if seed > 1 else ""), f"{ARMS[arm].label}, positions: {positions}",
+                train_args(budget, data, arm, budget.extrapolation_tokens, extrapolation_batch, budget.extrapolation_updates, extra),
+                stage, {"arm": arm, "kind": "extrapolation", "positions": positions, "data": data}, seed=seed)
     return declared
 
 
@@ -388,8 +391,9 @@ def extrapolation_section(records: Records) -> List[str]:
         + " | ".join(f"MiB / s at {n:,}" for n in budget.eval_lengths) + " |",
         "|---|" + "---:|" * (2 * len(budget.eval_lengths)),
     ]
-    for name in EXTRAPOLATION_ARMS:
-        r = results.get(f"extrapolate:{name}")
+    seeded = [(name, f"extrapolate:{name}" + suffix) for suffix in ("", ":seed2") for name in EXTRAPOLATION_ARMS]
+    for name, key in seeded:
+        r = results.get(key)
         if r is None:
             continue
         ppl, cost = [], []
@@ -397,7 +401,8 @@ def extrapolation_section(records: Records) -> List[str]:
             e = r["eval"].get(str(n), {})
             ppl.append(f"{e['ppl']:.2f}" if "ppl" in e else "did not run")
             cost.append(f"{e['peak_mib']:,} / {e['seconds']:.0f}" if "ppl" in e else e.get("failed", "")[:60])
-        lines.append(f"| {r['label']} | " + " | ".join(ppl) + " | " + " | ".join(cost) + " |")
+        seed = f" (seed {r['seed']})" if r["seed"] > 1 or f"extrapolate:{name}:seed2" in results else ""
+        lines.append(f"| {r['label']}{seed} | " + " | ".join(ppl) + " | " + " | ".join(cost) + " |")
     ordered = [results[f"extrapolate:{name}"] for name in EXTRAPOLATION_ARMS if f"extrapolate:{name}" in results]
     spans = bucket_columns(ordered, "position_loss")
     longest = {int(r["position_loss"]["buckets"][-1]["last"]) + 1 for r in ordered}
@@ -419,7 +424,7 @@ def curves(records: Records) -> List[Panel]:
     if recall:
         lines = [Line(r["label"], [((row["first"] + row["last"]) / 2, row["accuracy"]) for row in r["buckets"]], marker="o")
                  for r in recall.values()]
-        panels.append(Panel(lines, "recall accuracy", x_label="gap (tokens)", title="recall probe, by gap"))
+        panels.append(Panel(lines, "recall accuracy", x_label="gap (tokens)", title="recall probe, by gap", log_x=True))
     for corpus in CORPORA:
         results = [r for r in by_kind(records, "lm", corpus=corpus).values() if r["seed"] == 1]
         band = next((r for r in results if r["arm"] == "band"), None)
@@ -429,12 +434,12 @@ def curves(records: Records) -> List[Panel]:
                                        for row in r["position_loss"]["buckets"] if row["first"] in base], marker="o")
                      for r in results if r["arm"] != "band"]
             panels.append(Panel(lines, "loss - band only's (nats)", x_label="position (first of bucket)",
-                                title=f"{corpus}: loss by position against band only"))
-    extrapolation = by_kind(records, "extrapolation")
+                                title=f"{corpus}: loss by position against band only", log_x=True))
+    extrapolation = [r for r in by_kind(records, "extrapolation").values() if r["seed"] == 1]
     if extrapolation:
         lines = [Line(r["label"], [(int(n), e["ppl"]) for n, e in r["eval"].items() if "ppl" in e], marker="o")
-                 for r in extrapolation.values()]
-        panels.append(Panel(lines, "test perplexity", x_label="tokens per sample at evaluation", log_y=True,
+                 for r in extrapolation]
+        panels.append(Panel(lines, "test perplexity", x_label="tokens per sample at evaluation", log_y=True, log_x=True,
                             title="trained at 512, scored longer"))
     for panel in panels:
         if panel.x_label != "updates":
@@ -512,9 +517,12 @@ def main(argv=None) -> int:
         budget.model_size = args.model_size.split()
     if args.eval_lengths:
         budget.eval_lengths = sorted({int(n) for n in args.eval_lengths.split(",")})
+    # the page's command names every arm recorded so far, not just this invocation's --only
+    recorded = {r.get("arm") for r in Records(args.docs).runs.values()}
+    shown = [arm for arm in ARMS if arm in recorded or arm in arms]
     command = (f"python {SCRIPT} --minutes {budget.minutes:g} --recall-updates {budget.recall_updates} "
                f"--extrapolation-updates {budget.extrapolation_updates} --parallel {args.parallel}"
-               + (f" --only {','.join(arms)}" if args.only else ""))
+               + (f" --only {','.join(shown)}" if len(shown) < len(ARMS) else ""))
     if not args.report_only:
         chosen = args.stages or [stage.name for stage in STAGES]
         if "recall" in chosen and not (args.recall_data / "recall.json").exists():

@@ -100,6 +100,7 @@ class Panel:
     x_label: str = "updates"
     title: str = ""
     log_y: bool = False
+    log_x: bool = False  # base 2: lengths, positions and gaps that double
     y_range: Optional[Tuple[float, float]] = None
     legend_size: Optional[int] = 8  # None: no legend
 
@@ -213,6 +214,8 @@ def plot_curves(path: Path, panels: List[Panel]) -> None:
             axis.plot(xs, ys, "--" if line.dashed else "-", marker=line.marker, label=line.label)
         if panel.log_y:
             axis.set_yscale("log")
+        if panel.log_x:
+            axis.set_xscale("log", base=2)
         if panel.y_range:
             axis.set_ylim(*panel.y_range)
         axis.set_xlabel(panel.x_label)

@@ -138,10 +138,13 @@ def blend_weights(heads, value_dim, per_channel, seed=2):
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("per_channel", [True, False])
 def test_fused_matches_torch_and_dense(name, causal, per_channel):
-    config = FMMConfig(causal=causal, chunk_size=16, **BLENDS[name])
     q, k, v = qkv(45, head_dim=12)  # a head size that is not a power of two
-    padding = ragged_padding(2, 45)
-    near_weight, far_weight = blend_weights(2, 12, per_channel)
+    assert_fused_matches_torch_and_dense(FMMConfig(causal=causal, chunk_size=16, **BLENDS[name]), q, k, v,
+                                         *blend_weights(2, 12, per_channel), ragged_padding(2, 45))
+
+
+def assert_fused_matches_torch_and_dense(config, q, k, v, near_weight, far_weight, padding):
+    """kernels.fmm_attention == the torch path == the float64 dense reference, values and gradients."""
     inputs = (q, k, v, near_weight, far_weight)
     got = kernels.fmm_attention(q, k, v, config, near_weight, far_weight, padding)
     torch_path = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
@@ -294,16 +297,50 @@ def test_kernels_compile_for_a_gpu_target():
     assert "all kernels compiled" in result.stdout
 
 
-def test_kernel_map_list_matches_the_kernels_and_other_settings_stay_on_the_torch_path(monkeypatch):
+def test_kernel_map_list_matches_the_kernels_and_other_maps_stay_on_the_torch_path(monkeypatch):
     assert set(ops.MAP_CODES) == set(kernels.KERNEL_FEATURE_MAPS)
-    for settings, lacking in [
-        (dict(feature_maps=("elu", "softmax")), "the feature map 'softmax'"),
-        (dict(far_outside_band=True), "far_outside_band"),
-        (dict(far_horizons=(64,)), "far_horizons"),
-        (dict(near_alibi=True), "near_alibi"),
-    ]:
-        with pytest.raises(FMMOptionError, match=f"backend: the Triton kernels do not compute {lacking}"):
-            FMMConfig(backend="triton", **settings)
-        config = FMMConfig(backend="auto", **settings)
-        monkeypatch.setattr(kernels, "triton_installed", lambda: True)
-        assert not config.uses_triton(torch.zeros(1))  # whatever the device: the kernels lack it
+    with pytest.raises(FMMOptionError, match="backend: the Triton kernels do not compute the feature map 'softmax'"):
+        FMMConfig(backend="triton", feature_maps=("elu", "softmax"))
+    config = FMMConfig(backend="auto", feature_maps=("elu", "softmax"))
+    monkeypatch.setattr(kernels, "triton_installed", lambda: True)
+    assert not config.uses_triton(torch.zeros(1))  # whatever the device: the kernels lack it
+    for settings in (dict(far_outside_band=True), dict(far_horizons=(64,)), dict(near_alibi=True)):
+        assert FMMConfig(backend="auto", **settings).kernels_lack() == ""
+
+
+SPLIT_VARIANTS = {  # the long-context options, alone and together (the split far field)
+    "alibi": dict(near_alibi=True),
+    "outside": dict(far_outside_band=True),
+    "decay": dict(far_horizons=(2.0, 40.0)),
+    "split_alibi": dict(near_alibi=True, far_outside_band=True, far_horizons=(4.0, 100.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPLIT_VARIANTS))
+@pytest.mark.parametrize("bandwidth", [5, 20])
+def test_long_context_options_match_torch_and_dense(name, bandwidth):
+    """In-band bias, far field outside the band, decaying far field: kernels == torch path == dense
+    reference, values and gradients; lengths over several tiles, a band within a tile and across."""
+    q, k, v = qkv(53, heads=3, head_dim=12)
+    assert_fused_matches_torch_and_dense(FMMConfig(bandwidth=bandwidth, chunk_size=16, **SPLIT_VARIANTS[name]), q, k, v,
+                                         *blend_weights(3, 12, per_channel=True), ragged_padding(2, 53))
+
+
+def test_separate_kernels_take_the_long_context_options():
+    """band_attention with slopes, linear_attention with a decay and skipped keys: the torch signatures."""
+    q, k, v = qkv(41, heads=2)
+    padding = ragged_padding(2, 41)
+    slopes = torch.tensor([0.5, 0.125], device=DEVICE)
+    decay = torch.tensor([0.6, 0.95], device=DEVICE)
+    dense_inputs = as_double((q, k, v))
+    band = kernels.band_attention(q, k, v, 6, True, padding, 16, slopes=slopes)
+    dense_band = dense_band_attention(*dense_inputs, 6, True, padding, slopes.double())
+    assert_close_all([band], [dense_band], atol=2e-6)
+    assert_close_all(grads(band, (q, k, v)), grads(dense_band, dense_inputs), atol=1e-5)
+    phi = FEATURE_MAPS["elu"]
+    far = kernels.linear_attention(q, k, v, phi, True, padding, 16, decay=decay, skip=6)
+    dense_far = dense_linear_attention(*dense_inputs, phi, True, padding, decay=decay.double(), skip=6)
+    assert_close_all([far], [dense_far], atol=2e-6, rtol=1e-5)
+    assert_close_all(grads(far, (q, k, v)), grads(dense_far, dense_inputs), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="causal linear attention only"):
+        kernels.linear_attention(q, k, v, phi, False, padding, 16, decay=decay)

@@ -22,7 +22,9 @@ def test_benchmark_dry_run(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "bench_gpu.json").read_text())
     methods = {row["method"] for row in report["results"]}
-    assert methods == {"sdpa_causal", "flex_sliding_window", "torch_path", "triton_band", "triton_separate", "triton_fused"}
+    assert methods == {"sdpa_causal", "flex_sliding_window", "torch_path", "triton_band", "triton_separate", "triton_fused",
+                       "triton_split"}
     assert all(row["status"] in ("ok", "skipped") for row in report["results"])
-    assert any(row["status"] == "ok" and row["method"] == "triton_fused" for row in report["results"])
+    for kernel in ("triton_fused", "triton_split"):
+        assert any(row["status"] == "ok" and row["method"] == kernel for row in report["results"])
     assert "| method |" in (tmp_path / "bench_gpu.md").read_text()

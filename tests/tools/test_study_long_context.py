@@ -55,9 +55,17 @@ def test_stages_write_records_and_page_and_resume(corpora):
     losses = [round(row["loss"], 3) for row in runs["extrapolate:band_none"]["position_loss"]["buckets"]]
     assert "| band only, w = 20, positions: none | " + " | ".join(f"{loss:.3f}" for loss in losses) + " |" in page
     assert "fairseq-train " in page and ".venv" not in page and str(ROOT) not in page
-    # finished runs are skipped; the page is rewritten from the records alone
-    assert study(corpora, "--only", "band,fmm_split", "--stages", "recall") == 0
+    # finished runs are skipped; the page's command still names every arm recorded
+    assert study(corpora, "--only", "band", "--stages", "recall") == 0
     assert json.loads((corpora / "page.json").read_text())["runs"]["recall:band"] == runs["recall:band"]
+    assert "--only band,fmm_split\n" in (corpora / "page.md").read_text()
+    # the seeds stage trains seed 2 of the close extrapolation pair, listed beside seed 1
+    assert study(corpora, "--only", "band_alibi", "--stages", "extrapolate,seeds") == 0
+    runs = json.loads((corpora / "page.json").read_text())["runs"]
+    assert runs["extrapolate:band_alibi_none:seed2"]["seed"] == 2 and runs["extrapolate:band_alibi_none"]["seed"] == 1
+    page = (corpora / "page.md").read_text()
+    assert "| band only, w = 20, relative bias in the band, positions: none (seed 2) | " in page
+    assert "--only band,band_alibi,fmm_split\n" in page
     before = page
     assert study(corpora, "--report-only") == 0
     assert (corpora / "page.md").read_text() == before
