@@ -62,6 +62,18 @@ def fmmformer_lm_wiki103(args):
     transformer_lm_baevski_wiki103(args)
 
 
+@register_model_architecture("fmmformer_lm", "fmmformer_lm_long")
+def fmmformer_lm_long(args):
+    """fmmformer_lm's sizes, set up to run longer than it was trained (README "Long context",
+    docs/long_context.md): no absolute positions, word order from a bias inside the band, and the far
+    field split from the band (keys j <= i - w only), decaying per head (horizons 32-1,024 tokens)
+    with its weight learned. Any of the FMM options can still be given; the on/off ones are fixed
+    here (store_true flags have no "off"): for another mix use --arch fmmformer_lm and the flags."""
+    args.no_token_positional_embeddings = safe_getattr(args, "no_token_positional_embeddings", True)
+    set_fmm_defaults(args, near_alibi=True, far_outside_band=True, far_horizons="32,1024", learn_far_weight=True)
+    base_lm_architecture(args)
+
+
 @register_model_architecture("fmmformer_lm", "fmmformer_lm_tiny")
 def fmmformer_lm_tiny(args):
     """A small model that trains on 2 CPU cores in minutes: 2 layers, 128 dims, 4 heads."""

@@ -145,13 +145,20 @@ def evaluated_tokens(log: str) -> int:
     return int(re.search(r"Evaluated ([\d,]+) tokens", log).group(1).replace(",", ""))
 
 
-@pytest.fixture(scope="module")
-def position_free(trained, tmp_path_factory):
-    """fmmformer_lm_tiny without positions, trained at 32 tokens per sample."""
+POSITION_FREE = {  # arch -> its flags: fmmformer_lm_long has no positions (and the long-context options) by itself
+    "fmmformer_lm_tiny": ["--no-token-positional-embeddings"],
+    "fmmformer_lm_long": ["--decoder-layers", "2", "--decoder-embed-dim", "128", "--decoder-ffn-embed-dim", "512",
+                          "--decoder-attention-heads", "4"],
+}
+
+
+@pytest.fixture(scope="module", params=list(POSITION_FREE))
+def position_free(request, trained, tmp_path_factory):
+    """A model without positions, trained at 32 tokens per sample."""
     data, _, _ = trained
     save = tmp_path_factory.mktemp("nope")
-    train = [arg if arg != "64" else "32" for arg in TRAIN]  # --tokens-per-sample 32
-    run("fairseq-train", data, *train, "--no-token-positional-embeddings", "--max-update", "10", "--save-dir", save)
+    train = [{"64": "32", "fmmformer_lm_tiny": request.param}.get(arg, arg) for arg in TRAIN]  # --tokens-per-sample 32
+    run("fairseq-train", data, *train, *POSITION_FREE[request.param], "--max-update", "10", "--save-dir", save)
     return data, save / "checkpoint_last.pt"
 
 
@@ -175,6 +182,7 @@ def test_position_free_model_decodes_past_its_training_length_as_it_reads(positi
     data, checkpoint = position_free
     hub = FMMformerLanguageModel.from_pretrained(str(checkpoint.parent), checkpoint.name, str(data)).eval()
     decoder = hub.models[0].decoder
+    assert decoder.embed_positions is None
     tokens = torch.randint(4, len(hub.task.dictionary), (2, 256), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         full, _ = decoder(tokens)

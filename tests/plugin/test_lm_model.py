@@ -94,6 +94,26 @@ def test_named_architectures_build_at_their_sizes(arch):
     assert all(isinstance(layer.self_attn, FMMMultiheadAttention) for layer in model.decoder.layers)
 
 
+def test_long_architecture_is_the_long_context_recipe_as_fairseq_train_parses_it():
+    """--arch fmmformer_lm_long sets what the README's "Long context" recommends, with no flag given;
+    the value options stay settable on the command line."""
+    from fairseq import options
+
+    def parsed(*flags):
+        command = ["data-bin", "--task", "language_modeling", "--arch", "fmmformer_lm_long", *flags]
+        return options.parse_args_and_arch(options.get_training_parser(), command)
+
+    args = parsed()
+    assert args.no_token_positional_embeddings and args.fmm_near_alibi and args.fmm_far_outside_band
+    assert args.fmm_learn_far_weight and args.fmm_far_horizons == "32,1024" and args.decoder_layers == 6
+    assert parsed("--fmm-far-horizons", "64", "--decoder-layers", "2").fmm_far_horizons == "64"
+    model = build_model("fmmformer_lm_long", numbered_dictionary(50), decoder_layers=1)
+    assert model.decoder.embed_positions is None
+    attention = model.decoder.layers[0].self_attn
+    assert attention.config.near_alibi and attention.config.far_outside_band
+    assert attention.config.far_horizons == (32.0, 1024.0) and attention.far_weight.requires_grad
+
+
 @pytest.mark.parametrize(
     "options,flag",
     [

@@ -59,10 +59,13 @@ def test_stages_write_records_and_page_and_resume(corpora):
     assert study(corpora, "--only", "band", "--stages", "recall") == 0
     assert json.loads((corpora / "page.json").read_text())["runs"]["recall:band"] == runs["recall:band"]
     assert "--only band,fmm_split\n" in (corpora / "page.md").read_text()
-    # the seeds stage trains seed 2 of the close extrapolation pair, listed beside seed 1
-    assert study(corpora, "--only", "band_alibi", "--stages", "extrapolate,seeds") == 0
+    # the seeds stage trains seed 2 of the close extrapolation pair, listed beside seed 1; the in-band
+    # bias is budgeted as the band without it (TIMED_AS), with no calibration of its own
+    assert study(corpora, "--only", "band_alibi", "--stages", "code,extrapolate,seeds") == 0
     runs = json.loads((corpora / "page.json").read_text())["runs"]
     assert runs["extrapolate:band_alibi_none:seed2"]["seed"] == 2 and runs["extrapolate:band_alibi_none"]["seed"] == 1
+    assert runs["code:band_alibi:seed1"]["updates_planned"] == runs["code:band:seed1"]["updates_planned"]
+    assert "calibrate:code:band_alibi" not in runs
     page = (corpora / "page.md").read_text()
     assert "| band only, w = 20, relative bias in the band, positions: none (seed 2) | " in page
     assert "--only band,band_alibi,fmm_split\n" in page
