@@ -81,6 +81,12 @@ def _decayed_cumsum_(x: torch.Tensor, per_slot: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _long_context_args(slopes, log2_decay, fallback):
+    """The kernels' SLOPES and DECAY pointers (``fallback`` where an option is off) and their flags."""
+    pointers = (slopes if slopes is not None else fallback, log2_decay if log2_decay is not None else fallback)
+    return pointers, dict(HAS_ALIBI=slopes is not None, HAS_DECAY=log2_decay is not None)
+
+
 def _far_states(x, y, padding, spec, options, reverse=False, weights=None, row_scale=None, row_extra=None, log2_decay=None):
     """Prefix (causal), suffix (``reverse``) or total (bidirectional) fp32 sums per tile and map;
     with a decay (causal, ``log2_decay``: log2 g per head) each tile's sum decays by g^T per tile crossed.
@@ -145,9 +151,7 @@ class FMMAttentionFunction(torch.autograd.Function):
         has_near, has_far = spec.bandwidth > 0, len(spec.maps) > 0
         options = launch_options(spec.tile, head_dim, value_dim)
         seed = int(torch.randint(0, 2**30, (1,)).item()) if spec.dropout_p > 0 else 0
-        alibi = dict(HAS_ALIBI=slopes is not None, HAS_DECAY=log2_decay is not None)
-        slopes_ptr = slopes if slopes is not None else q
-        decay_ptr = log2_decay if log2_decay is not None else q
+        (slopes_ptr, decay_ptr), long_context = _long_context_args(slopes, log2_decay, q)
         if has_far:
             s, z, num_slots, step, offset = _far_states(k, v, padding, spec, options, log2_decay=log2_decay)
         else:
@@ -171,7 +175,7 @@ class FMMAttentionFunction(torch.autograd.Function):
             seed, spec.dropout_p,
             HAS_NEAR=has_near, HAS_FAR=has_far, CAUSAL=spec.causal, MAPS=spec.packed_maps, NUM_MAPS=len(spec.maps),
             NORMALIZE=spec.normalize, HAS_PADDING=padding is not None, HAS_DROPOUT=spec.dropout_p > 0,
-            STORE_NEAR=store_near, STORE_FAR=store_far, PRECISION=_precision(q.dtype), **alibi, **options,
+            STORE_NEAR=store_near, STORE_FAR=store_far, PRECISION=_precision(q.dtype), **long_context, **options,
         )
         if grads:
             ctx.save_for_backward(q, k, v, near_weight, far_weight, padding, slopes, log2_decay, s, z,
@@ -192,14 +196,12 @@ class FMMAttentionFunction(torch.autograd.Function):
         pad = padding if padding is not None else q
         left, right = _near_args(spec)
         num_slots, step, offset = ctx.state_layout
+        (slopes_ptr, decay_ptr), long_context = _long_context_args(slopes, log2_decay, q)
         flags = dict(
             HAS_NEAR=has_near, HAS_FAR=has_far, CAUSAL=spec.causal, MAPS=spec.packed_maps, NUM_MAPS=maps,
             NORMALIZE=spec.normalize, HAS_PADDING=padding is not None, HAS_DROPOUT=spec.dropout_p > 0,
-            HAS_ALIBI=slopes is not None, HAS_DECAY=log2_decay is not None, PRECISION=_precision(q.dtype), **options,
+            PRECISION=_precision(q.dtype), **long_context, **options,
         )
-        slopes_ptr = slopes if slopes is not None else q
-        decay_ptr = log2_decay if log2_decay is not None else q
-
         def per_row(count):
             return torch.empty(batch, heads, count, length, dtype=torch.float32, device=q.device)
 
