@@ -9,15 +9,21 @@ or every non-padded j (bidirectional), and g = 1 (no decay) or, causal only, a d
 Padded keys are removed by zeroing their features. The sums are kept in fp32 (or float64 for
 float64 inputs) whatever the input dtype.
 
-Causal attention runs by chunks in O(N * d^2): inside a chunk a masked (chunk x chunk) product,
-across chunks the exclusive prefix sums S = sum phi(k) v^T and z = sum phi(k).
-Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, length).
+Causal attention has a state, per map [S | z] = [sum_j g^(.) phi(k_j) v_j^T | sum_j g^(.) phi(k_j)]
+over the keys seen so far, (batch, heads, maps, d, dv + 1) in the accumulation dtype: it may start
+from one (``initial_state``) and return the one after its keys (``output_final_state``), so that a
+sequence attended piece by piece, states passed on, equals the whole (gradients included). Two forms
+compute it: ``mean_linear_attention`` by chunks in O(N * d^2) (inside a chunk a masked
+(chunk x chunk) product, across chunks the prefix sums), and ``far_step`` one token at a time (the
+recurrent form: add the key, read the state).
+Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, keys).
 """
 from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
+from .chunking import Chunks, check_chunk_size
 from .config import DEFAULT_EPS
 from .feature_maps import FeatureMap, apply_feature_map
 
@@ -47,50 +53,85 @@ def stacked_features(
     return phi_q, phi_k
 
 
-CHUNKS_PER_BLOCK = 16  # chunks processed together; memory beyond q, k, v and their gradients is O(block)
+
+class _ChunkDecay:
+    """The weights a per-head decay g puts on a chunked causal far field with chunks of c positions
+    (position t of a chunk, key s): g^(t-s) inside a chunk, g^(c-1-s) from a key into its chunk's
+    state, g^(t+1) from the state before a chunk to its query t, g^c from one chunk's state to the
+    next. g = 1 (no decay) is the same algorithm; its weights of 1 are not multiplied."""
+
+    def __init__(self, decay: torch.Tensor, chunk: int):
+        self.unit = bool((decay == 1).all())
+        position = torch.arange(chunk, device=decay.device, dtype=decay.dtype)
+        rate = decay.view(1, -1, 1, 1, 1)  # (1, heads, 1, 1, 1)
+        distance = position[:, None] - position[None, :]
+        self.within_chunk = torch.where(distance >= 0, rate ** distance.clamp(min=0), 0.0)  # 1 h 1 c c
+        self.into_state = rate ** (chunk - 1 - position)[:, None]  # 1 h 1 c 1
+        self.from_state = rate ** (position + 1)[:, None]  # 1 h 1 c 1
+        self.per_chunk = rate ** chunk  # 1 h 1 1 1
+
+    def within(self, scores: torch.Tensor) -> torch.Tensor:
+        """(b, h, n, c, c) scores of query t and key s of a chunk, weighted in place (0 for s > t)."""
+        return scores.tril_() if self.unit else scores.mul_(self.within_chunk)
+
+    def keys_into_state(self, phi_k: torch.Tensor) -> torch.Tensor:
+        return phi_k if self.unit else phi_k * self.into_state
+
+    def queries_from_state(self, phi_q: torch.Tensor) -> torch.Tensor:
+        return phi_q if self.unit else phi_q * self.from_state
+
+    def across_chunk(self, state: torch.Tensor) -> torch.Tensor:
+        return state if self.unit else state * self.per_chunk
+
+    def sum_over_chunks(self, x: torch.Tensor, start: torch.Tensor, before: bool) -> torch.Tensor:
+        """start + the sum of x over the chunks strictly before (``before``) or strictly after each
+        chunk, along axis 2 of (b, h, n, ...): one product with a triangular (n x n) matrix per head,
+        each chunk's term weighted by G^(distance - 1) and start by G^(chunks crossed), G = g^c."""
+        n = x.shape[2]
+        index = torch.arange(n, device=x.device)
+        gap = (index[:, None] - index[None, :]) if before else (index[None, :] - index[:, None])  # chunks apart
+        rate = self.per_chunk.view(-1, 1, 1).to(x.dtype)  # (heads, 1, 1)
+        triangle = torch.where(gap > 0, rate ** (gap - 1).clamp(min=0), 0.0)  # h n n
+        crossed = (index if before else n - 1 - index).to(x.dtype)
+        start_weights = rate.view(-1, 1) ** crossed  # h n
+        flat = x.reshape(*x.shape[:3], -1)  # b h n f
+        out = torch.matmul(triangle, flat).add_(start_weights[..., None] * start.reshape(*start.shape[:2], 1, -1))
+        return out.view(x.shape)
 
 
-class _ChunkedCausalFarField:
-    """The causal far field of one input, in blocks of chunks, with a hand-written backward.
+class _ChunkedCausalFarField(Chunks):
+    """The causal far field of one input whose length is a whole number of chunks, in blocks of
+    chunks, with a hand-written backward.
 
     Tensors are laid out (batch, heads, chunk, position, feature), one set per feature map (the maps
     run one after the other on the same W, so nothing shared is copied per map). Values get a column
     of ones, W = [v, 1], so one product gives the numerator phi(q).S and the normaliser phi(q).z.
     The sum-to-one rescaling of phi(q) cancels in their ratio except against eps, so it is applied
-    as eps * sum(phi(q)) rather than by dividing every feature. Blocks of CHUNKS_PER_BLOCK chunks
-    run one after the other, passing on each map's running state S = sum phi(k)^T W (and, backward,
-    its gradient), so no temporary is longer than a block.
+    as eps * sum(phi(q)) rather than by dividing every feature. Blocks run one after the other,
+    passing on each map's running state S = sum phi(k)^T W (and, backward, its gradient), so no
+    temporary is longer than a block.
     """
 
-    def __init__(self, q, k, v, feature_maps, key_padding_mask, chunk_size: int, normalize: bool, eps: float, decay=None):
-        batch, heads, self.length, _ = q.shape
+    def __init__(self, q, k, v, feature_maps, key_padding_mask, chunk_size: int, normalize: bool, eps: float, decay):
+        super().__init__(q.shape[2], chunk_size)
+        if self.pad:
+            raise ValueError(f"the chunked far field takes whole chunks: {self.length} positions, chunks of {self.chunk}")
         self.dtype = accumulation_dtype(q.dtype)
-        self.chunk = min(chunk_size, self.length)
-        self.num_chunks = -(-self.length // self.chunk)
-        self.pad = self.num_chunks * self.chunk - self.length
         self.normalize, self.eps = normalize, eps
         self.feature_maps = feature_maps
         self.padded_keys = None
         if key_padding_mask is not None:
-            padded = F.pad(key_padding_mask.to(torch.bool), (0, self.pad))
-            self.padded_keys = padded.view(batch, 1, self.num_chunks, self.chunk, 1)
+            self.padded_keys = key_padding_mask.to(torch.bool).view(q.shape[0], 1, self.num_chunks, self.chunk, 1)
         self.values = self.chunks(F.pad(v, (0, 1), value=1.0))  # W = [v, 1]: b h n c dv+1
-        self.state_shape = (batch, heads, 1, q.shape[-1], v.shape[-1] + 1)
-        self.decay = None if decay is None else _ChunkDecay(decay.to(self.dtype), self.chunk)
+        self.decay = _ChunkDecay(decay.to(self.dtype), self.chunk)
 
     def chunks(self, x: torch.Tensor) -> torch.Tensor:
-        """(b, h, length, d) -> (b, h, chunks, chunk, d), zero-padded, in the accumulation dtype."""
-        batch, heads = x.shape[:2]
-        x = F.pad(x.to(self.dtype), (0, 0, 0, self.pad)) if self.pad else x.to(self.dtype)
-        return x.reshape(batch, heads, self.num_chunks, self.chunk, x.shape[-1])
+        """(b, h, length, d) -> (b, h, chunks, chunk, d) in the accumulation dtype."""
+        return self.split(x.to(self.dtype))
 
     def unchunk(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """(b, h, chunks, chunk, d) -> (b, h, length, d) in ``dtype``."""
-        return x.reshape(*x.shape[:2], self.num_chunks * self.chunk, -1)[:, :, : self.length].to(dtype)
-
-    def blocks(self):
-        return [slice(first, min(first + CHUNKS_PER_BLOCK, self.num_chunks))
-                for first in range(0, self.num_chunks, CHUNKS_PER_BLOCK)]
+        return self.merge(x).to(dtype)
 
     def block_values(self, block: slice) -> torch.Tensor:
         """W of a block, contiguous: every product with it would copy the strided slice otherwise."""
@@ -110,30 +151,26 @@ class _ChunkedCausalFarField:
         return self.eps * phi_q.sum(dim=-1, keepdim=True).clamp_min(1e-6)
 
     def products(self, phi_q, phi_k, values, state_in):
-        """For one map and a block entered with state S_in: causal scores inside each chunk, the state
-        before each chunk P_c = S_in + sum_{c' < c} phi(k_c')^T W_c', and u = tril(phi(q) phi(k)^T) W +
-        phi(q) P (numerators and normalisers, (b, h, n, c, dv+1)); also the state after the block.
-        With a decay the scores are weighted by g^(t-s) inside a chunk, the keys by g^(c-1-s) into
-        a chunk's state, the queries by g^(t+1) against the state before their chunk."""
+        """For one map and a block entered with state S_in: the weighted causal scores inside each
+        chunk, the state before each chunk P_c = G^c S_in + sum_{c' < c} G^(c-1-c') phi(k_c')^T W_c'
+        (keys weighted into their chunk's state), and u = (scores) W + g^(t+1) phi(q) P (numerators and
+        normalisers, (b, h, n, c, dv+1)); also the state after the block."""
         decay = self.decay
-        keys_in = phi_k if decay is None else phi_k * decay.into_state
-        chunk_states = keys_in.transpose(-1, -2) @ values  # b h n d dv+1
-        del keys_in
-        prefix = _sum_over_chunks(chunk_states, state_in, before=True, decay=decay)
-        state_out = chunk_states[:, :, -1:] + (prefix[:, :, -1:] if decay is None else prefix[:, :, -1:] * decay.per_chunk)
+        chunk_states = decay.keys_into_state(phi_k).transpose(-1, -2) @ values  # b h n d dv+1
+        prefix = decay.sum_over_chunks(chunk_states, state_in, before=True)
+        state_out = chunk_states[:, :, -1:] + decay.across_chunk(prefix[:, :, -1:])
         del chunk_states
-        scores = phi_q @ phi_k.transpose(-1, -2)  # b h n c c
-        scores = scores.tril_() if decay is None else scores.mul_(decay.within_chunk)
+        scores = decay.within(phi_q @ phi_k.transpose(-1, -2))  # b h n c c
         u = scores @ values
-        u += (phi_q if decay is None else phi_q * decay.from_state) @ prefix
+        u += decay.queries_from_state(phi_q) @ prefix
         return scores, prefix, u, state_out
 
-    def forward(self, q, k):
-        """far = mean over maps of numerator / (normaliser + eps term), (b, h, n, c, dv); and every
-        map's state entering every block (for the backward pass)."""
+    def forward(self, q, k, initial_state):
+        """far = mean over maps of numerator / (normaliser + eps term), (b, h, n, c, dv); every map's
+        state entering every block (for the backward pass); the state after the last block."""
         q_chunks, k_chunks = self.chunks(q), self.chunks(k)
         far = self.values.new_empty(self.values.shape[:-1] + (self.values.shape[-1] - 1,))
-        states = [self.values.new_zeros(self.state_shape) for _ in self.feature_maps]
+        states = list(initial_state.to(self.dtype).split(1, dim=2))
         entry_states = []
         for block in self.blocks():
             entry_states.append(states)
@@ -146,14 +183,15 @@ class _ChunkedCausalFarField:
                     far[:, :, block] = ratio
                 else:
                     far[:, :, block] += ratio
-        return far.div_(len(self.feature_maps)), entry_states
+        return far.div_(len(self.feature_maps)), entry_states, torch.cat(states, dim=2)
 
-    def backward(self, q, k, grad_far, entry_states):
-        """Gradients of sum(grad_far * far) for q, k and v, block by block from the last."""
+    def backward(self, q, k, grad_far, grad_final_state, entry_states):
+        """Gradients of sum(grad_far * far) + sum(grad_final_state * final state) for q, k, v and the
+        initial state, block by block from the last."""
         q_chunks, k_chunks, grad_far = self.chunks(q), self.chunks(k), self.chunks(grad_far) / len(self.feature_maps)
         grad_q, grad_k = torch.empty_like(q_chunks), torch.empty_like(k_chunks)
         grad_values = self.values.new_empty(self.values.shape[:-1] + (self.values.shape[-1] - 1,))
-        grad_states = [self.values.new_zeros(self.state_shape) for _ in self.feature_maps]  # d loss / d (state leaving)
+        grad_states = list(grad_final_state.to(self.dtype).split(1, dim=2))  # d loss / d (state leaving)
         decay = self.decay
         for block, states_in in reversed(list(zip(self.blocks(), entry_states))):
             values, grad_block = self.block_values(block), grad_far[:, :, block]
@@ -173,25 +211,20 @@ class _ChunkedCausalFarField:
                     torch.sum(grad_out * u[..., :-1], dim=-1, keepdim=True, out=grad_u[..., -1:])
                     grad_denominator = grad_u[..., -1:].div_(denominator).neg_()
                     del u
-                    grad_scores = grad_u @ values.transpose(-1, -2)
-                    grad_scores = grad_scores.tril_() if decay is None else grad_scores.mul_(decay.within_chunk)
+                    grad_scores = decay.within(grad_u @ values.transpose(-1, -2))
                     grad_phi_q = grad_scores @ phi_k
-                    from_state = grad_u @ prefix.transpose(-1, -2)
-                    grad_phi_q += from_state if decay is None else from_state.mul_(decay.from_state)
-                    del prefix, from_state
+                    grad_phi_q += decay.queries_from_state(grad_u @ prefix.transpose(-1, -2))
+                    del prefix
                     # d loss / d (state of chunk c) = the later chunks' grad_prefix, summed, + grad_state; summed
                     # directly (no total minus cumsum: queries with no visible key have huge gradients)
-                    grad_prefix = (phi_q if decay is None else phi_q * decay.from_state).transpose(-1, -2) @ grad_u
-                    grad_chunk_states = _sum_over_chunks(grad_prefix, grad_states[index], before=False, decay=decay)
-                    first = grad_chunk_states[:, :, :1] if decay is None else grad_chunk_states[:, :, :1] * decay.per_chunk
-                    grad_states[index] = first + grad_prefix[:, :, :1]
-                    del grad_prefix, first
+                    grad_prefix = decay.queries_from_state(phi_q).transpose(-1, -2) @ grad_u
+                    grad_chunk_states = decay.sum_over_chunks(grad_prefix, grad_states[index], before=False)
+                    grad_states[index] = decay.across_chunk(grad_chunk_states[:, :, :1]) + grad_prefix[:, :, :1]
+                    del grad_prefix
                     grad_phi_k = grad_scores.transpose(-1, -2) @ phi_q
-                    into_state = values @ grad_chunk_states.transpose(-1, -2)
-                    grad_phi_k += into_state if decay is None else into_state.mul_(decay.into_state)
-                    del into_state
+                    grad_phi_k += decay.keys_into_state(values @ grad_chunk_states.transpose(-1, -2))
                     grad_w_map = scores.transpose(-1, -2) @ grad_u
-                    grad_w_map += (phi_k if decay is None else phi_k * decay.into_state) @ grad_chunk_states
+                    grad_w_map += decay.keys_into_state(phi_k) @ grad_chunk_states
                     grad_w = grad_w_map if grad_w is None else grad_w.add_(grad_w_map)
                 outputs += [phi_q, phi_k]
                 grads += [grad_phi_q, grad_phi_k]
@@ -200,69 +233,58 @@ class _ChunkedCausalFarField:
                     grads.append(grad_denominator)
             grad_values[:, :, block] = grad_w[..., :-1]  # the column of ones needs no gradient
             grad_q[:, :, block], grad_k[:, :, block] = torch.autograd.grad(outputs, (q_block, k_block), grads)
-        return grad_q, grad_k, grad_values
-
-
-class _ChunkDecay:
-    """The weights a per-head decay g puts on a chunked causal far field with chunks of c positions
-    (position t of a chunk, key s): g^(t-s) inside a chunk, g^(c-1-s) from a key into its chunk's
-    state, g^(t+1) from the state before a chunk to its query t, g^c from one chunk's state to the next."""
-
-    def __init__(self, decay: torch.Tensor, chunk: int):
-        position = torch.arange(chunk, device=decay.device, dtype=decay.dtype)
-        rate = decay.view(1, -1, 1, 1, 1)  # (1, heads, 1, 1, 1)
-        distance = position[:, None] - position[None, :]
-        self.within_chunk = torch.where(distance >= 0, rate ** distance.clamp(min=0), 0.0)  # 1 h 1 c c
-        self.into_state = rate ** (chunk - 1 - position)[:, None]  # 1 h 1 c 1
-        self.from_state = rate ** (position + 1)[:, None]  # 1 h 1 c 1
-        self.per_chunk = rate ** chunk  # 1 h 1 1 1
-
-
-def _sum_over_chunks(x: torch.Tensor, start: torch.Tensor, before: bool, decay: Optional[_ChunkDecay] = None) -> torch.Tensor:
-    """start + the sum of x over the chunks strictly before (``before``) or strictly after each chunk,
-    along axis 2 of (b, h, n, ...): one product with a triangular (n x n) matrix. With a decay each
-    chunk's term is weighted by G^(distance - 1) and start by G^(chunks crossed), G = g^chunk."""
-    n = x.shape[2]
-    if decay is None:
-        ones = torch.ones(n, n, dtype=x.dtype, device=x.device)
-        triangle = ones.tril_(-1) if before else ones.triu_(1)
-        flat = x.reshape(x.shape[0] * x.shape[1], n, -1)
-        return torch.baddbmm(start.reshape(-1, 1, flat.shape[-1]), triangle.expand(flat.shape[0], n, n), flat).view(x.shape)
-    index = torch.arange(n, device=x.device)
-    gap = (index[:, None] - index[None, :]) if before else (index[None, :] - index[:, None])  # chunks apart, + when summed
-    rate = decay.per_chunk.view(-1, 1, 1)  # (heads, 1, 1)
-    triangle = torch.where(gap > 0, rate ** (gap - 1).clamp(min=0), 0.0)  # h n n
-    crossed = (index if before else n - 1 - index).to(x.dtype)
-    start_weights = rate.view(-1, 1) ** crossed  # h n
-    flat = x.reshape(*x.shape[:3], -1)  # b h n f
-    out = triangle @ flat + start_weights[..., None] * start.reshape(*start.shape[:2], 1, -1)
-    return out.view(x.shape)
+        return grad_q, grad_k, grad_values, torch.cat(grad_states, dim=2)
 
 
 class _CausalFarFieldFunction(torch.autograd.Function):
-    """Causal far field whose backward recomputes the forward pass block by block: it keeps only
-    q, k, v and each map's running state entering each block."""
+    """Causal far field of whole chunks from a state, returning the far field and the state after it;
+    its backward recomputes the forward pass block by block: it keeps only q, k, v and each map's
+    running state entering each block."""
 
     @staticmethod
-    def forward(ctx, q, k, v, feature_maps, key_padding_mask, chunk_size, normalize, eps, decay):
+    def forward(ctx, q, k, v, initial_state, feature_maps, key_padding_mask, chunk_size, normalize, eps, decay):
         field = _ChunkedCausalFarField(q, k, v, feature_maps, key_padding_mask, chunk_size, normalize, eps, decay)
-        far, entry_states = field.forward(q, k)
+        far, entry_states, final_state = field.forward(q, k, initial_state)
         ctx.save_for_backward(q, k, v, *(state for states in entry_states for state in states))
         ctx.settings = (feature_maps, key_padding_mask, chunk_size, normalize, eps, decay)
-        return field.unchunk(far, v.dtype)
+        ctx.state_dtype = initial_state.dtype
+        return field.unchunk(far, v.dtype), final_state
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_far):
+    def backward(ctx, grad_far, grad_final_state):
         q, k, v, *saved_states = ctx.saved_tensors
         field = _ChunkedCausalFarField(q, k, v, *ctx.settings)
         maps = len(field.feature_maps)
         entry_states = [saved_states[first : first + maps] for first in range(0, len(saved_states), maps)]
-        grad_q_chunks, grad_k_chunks, grad_values = field.backward(q, k, grad_far, entry_states)
+        grad_q_chunks, grad_k_chunks, grad_values, grad_initial = field.backward(q, k, grad_far, grad_final_state, entry_states)
         return (
             field.unchunk(grad_q_chunks, q.dtype), field.unchunk(grad_k_chunks, k.dtype),
-            field.unchunk(grad_values, v.dtype), None, None, None, None, None, None,
+            field.unchunk(grad_values, v.dtype), grad_initial.to(ctx.state_dtype) if ctx.needs_input_grad[3] else None,
+            None, None, None, None, None, None,
         )
+
+
+def empty_far_state(batch: int, heads: int, maps: int, head_dim: int, value_dim: int, like: torch.Tensor) -> torch.Tensor:
+    """The far field's state before any key: zeros, (batch, heads, maps, d, dv + 1) in the accumulation dtype."""
+    return torch.zeros(batch, heads, maps, head_dim, value_dim + 1, dtype=accumulation_dtype(like.dtype), device=like.device)
+
+
+def _causal_far_field(q, k, v, feature_maps, key_padding_mask, chunk_size, normalize, eps, decay, state):
+    """The chunked causal far field from ``state``: the whole chunks first, then the rest as one chunk
+    of its own (so that no padded position decays the state), the state passed on between them."""
+    length = q.shape[2]
+    whole = length - length % min(chunk_size, length)
+    outputs = []
+    for start, end in ((0, whole), (whole, length)):
+        if end > start:
+            out, state = _CausalFarFieldFunction.apply(
+                q[:, :, start:end], k[:, :, start:end], v[:, :, start:end], state, feature_maps,
+                None if key_padding_mask is None else key_padding_mask[:, start:end], min(chunk_size, end - start),
+                normalize, eps, decay,
+            )
+            outputs.append(out)
+    return (outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)), state
 
 
 def _bidirectional_from_features(phi_q, phi_k, values, eps: float) -> torch.Tensor:
@@ -284,36 +306,58 @@ def mean_linear_attention(
     eps: float = DEFAULT_EPS,
     decay: Optional[torch.Tensor] = None,
     skip: int = 0,
-) -> torch.Tensor:
+    initial_state: Optional[torch.Tensor] = None,
+    output_final_state: bool = False,
+):
     """The far field: linear attention with each map, averaged over the maps.
 
     Args:
-        q, k, v: (batch, heads, length, head_dim) (v may have its own last size).
+        q: (batch, heads, length, head_dim).
+        k, v: (batch, heads, P + length, head_dim) (v may have its own last size): causal attention
+            may give the P positions before the queries first, the latest ``skip`` of which the state
+            does not hold yet (P = 0 otherwise); key_padding_mask: (batch, P + length), True = padded.
         feature_maps: the maps phi_l; causal: S(i) = {j <= i - skip} or every key.
-        key_padding_mask: (batch, length) bool, True = padded.
-        decay: causal only, (heads,) rates g in (0, 1] (None: no decay).
+        decay: causal only, (heads,) rates g in (0, 1] (None: 1, no decay).
         skip: causal only, the most recent keys a query does not see (w: the keys outside a band of w).
+        initial_state: causal only, [S | z] of the keys before (``empty_far_state``; None: none).
+        output_final_state: also return [S | z] after the last key the queries saw.
     Returns:
-        (batch, heads, length, value_dim); a query that sees no key gives 0.
+        (batch, heads, length, value_dim), a query that sees no key giving 0; with
+        ``output_final_state`` also the state, (batch, heads, maps, head_dim, value_dim + 1).
     """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_chunk_size(chunk_size)
     if not causal:
-        if decay is not None or skip:
-            raise ValueError("a decay and skipped keys are defined for causal linear attention only")
+        if decay is not None or skip or initial_state is not None or output_final_state or k.shape[2] != q.shape[2]:
+            raise ValueError("a decay, skipped keys, earlier keys and states are defined for causal linear attention only")
         phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)
         out = _bidirectional_from_features(phi_q, phi_k, v.to(phi_q.dtype)[:, :, None], eps)
         return out.mean(dim=2).to(v.dtype)
+    k, v, key_padding_mask = far_keys(k, v, key_padding_mask, q.shape[2], skip)
+    if decay is None:
+        decay = q.new_ones(q.shape[1])
+    if initial_state is None:
+        initial_state = empty_far_state(q.shape[0], q.shape[1], len(feature_maps), k.shape[-1], v.shape[-1], q)
+    out, state = _causal_far_field(
+        q, k, v, tuple(feature_maps), key_padding_mask, chunk_size, normalize_features, eps, decay, initial_state
+    )
+    return (out, state) if output_final_state else out
+
+
+def far_keys(k: torch.Tensor, v: torch.Tensor, key_padding_mask: Optional[torch.Tensor], length: int, skip: int):
+    """The keys, values and padding flags that join the far field at the last ``length`` positions
+    of ``k``: each position's key ``skip`` positions earlier (padded where there is none), so that
+    causal attention's query i sees exactly the keys j <= i - skip."""
+    earlier = k.shape[2] - length
     if skip:
         k, v, key_padding_mask = shifted_keys(k, v, key_padding_mask, skip)
-    return _CausalFarFieldFunction.apply(
-        q, k, v, tuple(feature_maps), key_padding_mask, chunk_size, normalize_features, eps, decay
-    )
+    if earlier:
+        k, v = k[:, :, earlier:], v[:, :, earlier:]
+        key_padding_mask = None if key_padding_mask is None else key_padding_mask[:, earlier:]
+    return k, v, key_padding_mask
 
 
 def shifted_keys(k: torch.Tensor, v: torch.Tensor, key_padding_mask: Optional[torch.Tensor], skip: int):
-    """Keys and values moved ``skip`` positions later (the first ``skip`` padded), so that causal
-    attention's query i sees exactly the keys j <= i - skip."""
+    """Keys and values moved ``skip`` positions later (the first ``skip`` padded)."""
     length = k.shape[2]
     shift = min(skip, length)
 
@@ -342,3 +386,36 @@ def linear_attention(
     return mean_linear_attention(
         q, k, v, [feature_map], causal, key_padding_mask, chunk_size, normalize_features, eps, decay, skip
     )
+
+
+def far_step(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    state: torch.Tensor,
+    feature_maps: Sequence[FeatureMap],
+    key_padding_mask: Optional[torch.Tensor] = None,
+    normalize_features: bool = True,
+    eps: float = DEFAULT_EPS,
+    decay: Optional[torch.Tensor] = None,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The recurrent form of the causal far field, one query: [S | z] <- g [S | z] + phi(k) [v | 1],
+    then the mean over maps of phi(q).S / (phi(q).z + eps).
+
+    Args:
+        q: (batch, heads, 1, head_dim); k, v: the key joining the state, (batch, heads, 1, d), or
+            (batch, heads, 0, d) when none does (yet); key_padding_mask: (batch, 1) for that key.
+        state: [S | z], (batch, heads, maps, head_dim, value_dim + 1) in the accumulation dtype.
+        decay: (heads,) rates g (None: 1).
+    Returns:
+        (batch, heads, 1, value_dim) and the new state.
+    """
+    phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)  # b h r 1 d
+    if decay is not None:
+        state = state * decay.to(state.dtype).view(1, -1, 1, 1, 1)
+    if k.shape[2]:
+        values = v.to(state.dtype)
+        with_ones = torch.cat([values, torch.ones_like(values[..., :1])], dim=-1)[:, :, None]  # b h 1 1 dv+1
+        state = torch.addcmul(state, phi_k.transpose(-1, -2), with_ones)
+    both = phi_q @ state
+    return (both[..., :-1] / (both[..., -1:] + eps)).mean(dim=2).to(v.dtype), state

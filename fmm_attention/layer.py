@@ -2,12 +2,13 @@
 
     layer = FMMAttention(embed_dim=256, num_heads=4, config=FMMConfig(bandwidth=20))
     y = layer(x, key_padding_mask)                 # x: (batch, length, embed_dim), O(length)
-    y_t, state = layer.step(x_t, state)            # decoding, state of bounded size (causal layers)
+    y, state = layer.step(x_new, state)            # the next tokens (a prompt, or one), state of bounded size (causal)
 
 One set of q/k/v/out projections feeds both fields (as in the seed paper):
   out_proj(near_weight * band_softmax(q, k, v) + far_weight * mean_l linear_l(q, k, v))
 with learned blend weights (``BlendConfig``); a field that is off has no weight (None). The math
-is ``fmm_attention`` / ``fmm_attention_step``; this module holds parameters and layouts only.
+is ``fmm_attention`` (by chunks, from and to a state) / ``fmm_attention_step`` (one token); this
+module holds parameters, its heads' constants and layouts only.
 """
 import math
 from typing import Optional, Tuple
@@ -15,9 +16,8 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
-from .config import BlendConfig, FMMConfig
-from .decode import DecodeState, empty_decode_state, fmm_attention_step
-from .fmm import fmm_attention
+from .config import BlendConfig, FMMConfig, head_constants
+from .fmm import FMMState, check_backend, empty_state, fmm_attention, fmm_attention_step
 
 
 class FMMAttention(nn.Module):
@@ -43,6 +43,7 @@ class FMMAttention(nn.Module):
         super().__init__()
         if embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
+        check_backend(config)
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads
@@ -61,6 +62,7 @@ class FMMAttention(nn.Module):
             nn.Parameter(torch.full(weight_shape, float(blend.far_init)), requires_grad=blend.learn_far)
             if config.has_far else None
         )
+        self._head_constants = {}  # (device, dtype) -> head_constants: built once, not per call
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -77,10 +79,11 @@ class FMMAttention(nn.Module):
         return self.merge(self.attend(q, k, v, key_padding_mask), time_first=False)
 
     def step(
-        self, x: torch.Tensor, state: Optional[DecodeState] = None, key_padding_mask: Optional[torch.Tensor] = None
-    ) -> Tuple[torch.Tensor, DecodeState]:
-        """Causal decoding: x (batch, new, embed_dim) after the tokens that ``state`` holds (None:
-        none yet); returns their outputs, equal to ``forward`` on the whole sequence, and the state."""
+        self, x: torch.Tensor, state: Optional[FMMState] = None, key_padding_mask: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, FMMState]:
+        """Causal attention of x (batch, new, embed_dim) after the tokens that ``state`` holds (None:
+        none yet), one chunked pass however many tokens are new; returns their outputs, equal to
+        ``forward`` on the whole sequence, and the state after them."""
         q, k, v = self.project(x, time_first=False)
         out, state = self.decode(q, k, v, key_padding_mask, state)
         return self.merge(out, time_first=False), state
@@ -103,23 +106,29 @@ class FMMAttention(nn.Module):
         """The near field's dropout probability for the next forward pass."""
         return self.dropout if self.training else 0.0
 
+    def head_constants(self, like: torch.Tensor):
+        """This layer's in-band slopes and far-field decay rates (``config.head_constants``) on ``like``'s device."""
+        key = (like.device, like.dtype)
+        if key not in self._head_constants:
+            self._head_constants[key] = head_constants(self.config, self.num_heads, like)
+        return self._head_constants[key]
+
     def attend(self, q, k, v, key_padding_mask: Optional[torch.Tensor]) -> torch.Tensor:
         """Blended attention of whole sequences, (batch, heads, length, head_dim)."""
-        return fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, self.dropout_p())
+        return fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, self.dropout_p(),
+                             *self.head_constants(q))
 
-    def decode(self, q, k, v, key_padding_mask: Optional[torch.Tensor], state: Optional[DecodeState]):
-        """Steps through the new positions one by one from ``state``; returns the outputs and the new state."""
-        if state is None or "prev_key" not in state:
-            state = empty_decode_state(self.config, q.shape[0], self.num_heads, self.head_dim, self.head_dim, q)
-        outputs = []
-        for t in range(q.shape[2]):
-            step_padding = None if key_padding_mask is None else key_padding_mask[:, t : t + 1]
-            out, state = fmm_attention_step(
-                q[:, :, t : t + 1], k[:, :, t : t + 1], v[:, :, t : t + 1], state,
-                self.config, self.near_weight, self.far_weight, step_padding,
-            )
-            outputs.append(out)
-        return (outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)), state
+    def decode(self, q, k, v, key_padding_mask: Optional[torch.Tensor], state: Optional[FMMState]):
+        """The new positions after ``state`` (None or empty: none before): one token by the recurrent
+        form, several by one chunked pass; returns the outputs and the new state."""
+        if not state:
+            state = empty_state(self.config, q.shape[0], self.num_heads, self.head_dim, self.head_dim, q)
+        slopes, decay = self.head_constants(q)
+        if q.shape[2] == 1:
+            return fmm_attention_step(q, k, v, state, self.config, self.near_weight, self.far_weight, key_padding_mask,
+                                      slopes, decay)
+        return fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, self.dropout_p(),
+                             slopes, decay, initial_state=state, output_final_state=True)
 
     def _split_heads(self, x: torch.Tensor, time_first: bool) -> torch.Tensor:
         if time_first:

@@ -8,7 +8,7 @@ from typing import Optional
 import torch
 
 from .feature_maps import FeatureMap, apply_feature_map, resolve_feature_maps
-from .config import FMMConfig
+from .config import FMMConfig, alibi_slopes, decay_rates
 
 
 def dense_band_mask(length: int, bandwidth: int, causal: bool, device=None) -> torch.Tensor:
@@ -59,11 +59,11 @@ def dense_fmm_attention(q, k, v, config: FMMConfig, near_weight, far_weight, key
     """near_weight * dense band + far_weight * mean over maps of dense linear attention."""
     out = torch.zeros_like(v)
     if config.has_near:
-        slopes = config.near_slopes(q.shape[1], q)
+        slopes = alibi_slopes(q.shape[1]).to(q) if config.near_alibi else None
         out = out + near_weight * dense_band_attention(q, k, v, config.bandwidth, config.causal, key_padding_mask, slopes)
     if config.has_far:
         maps = resolve_feature_maps(config.feature_maps)
-        decay = config.far_decay(q.shape[1], q)
+        decay = decay_rates(config.far_horizons, q.shape[1]).to(q) if config.causal else None
         far = sum(
             dense_linear_attention(
                 q, k, v, phi, config.causal, key_padding_mask, config.normalize_features, config.eps, decay, config.far_skip

@@ -7,22 +7,24 @@ Padded keys (``key_padding_mask`` True) get no weight; a query with no visible k
 With ``slopes`` (one per head, m_h > 0) the scores get a relative position bias inside the band,
 -m_h |i - j| (ALiBi's, limited to the band: distances never exceed w, at any sequence length).
 
+``band_step`` is the recurrent form for one query (decoding). Causal attention may continue from earlier tokens: keys, values and their padding flags may hold
+``P`` more positions than the queries, the P before them (at most w-1 are used: a decoding state's
+kept keys), so that a sequence attended piece by piece equals the whole.
+
 Queries are processed in chunks of ``chunk_size``; each chunk scores only the keys its band can
 reach (chunk_size + w - 1 causal, chunk_size + 2w - 2 bidirectional), so no N x N tensor exists.
 Chunks run in blocks; the backward pass recomputes each block's softmax from q and k, so training
 keeps O(N) numbers, not O(N * w). A band that covers the whole
 sequence (w >= N) is plain softmax attention and runs as one SDPA call.
-Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, length).
+Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, keys).
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
-
-def band_reach(bandwidth: int, causal: bool) -> Tuple[int, int]:
-    """How far the band reaches (to the left, to the right) of a query position."""
-    return bandwidth - 1, 0 if causal else bandwidth - 1
+from . import compiled as kernels
+from .chunking import Chunks, band_reach, check_bandwidth, check_chunk_size
 
 
 def in_band_distance(queries: int, keys: int, key_offset: int, device) -> torch.Tensor:
@@ -61,25 +63,21 @@ def _visible_softmax(scores: torch.Tensor, hidden: torch.Tensor, empty_rows: Opt
     return weights if empty_rows is None else weights.masked_fill(empty_rows, 0.0)
 
 
-CHUNKS_PER_BLOCK = 16  # query chunks processed together; temporaries are O(block), not O(N)
-
-
-class _BandWindows:
+class _BandWindows(Chunks):
     """Chunked layout of the band: query chunk c sees keys [c*chunk - left, c*chunk + chunk + right).
 
-    Keys are padded by ``left`` before and enough after that every window exists; a block of chunks
+    The ``earlier`` keys before the queries' own stand in the ``left`` positions before them, the rest
+    of which is padding, and enough is padded after that every window exists; a block of chunks
     [i, j) touches padded keys [i*chunk, (j-1)*chunk + window).
     """
 
-    def __init__(self, q, bandwidth: int, causal: bool, key_padding_mask, chunk_size: int, slopes=None):
-        self.length = q.shape[2]
+    def __init__(self, q, earlier: int, bandwidth: int, causal: bool, key_padding_mask, chunk_size: int, slopes=None):
+        super().__init__(q.shape[2], chunk_size)
         self.left, self.right = band_reach(bandwidth, causal)
-        self.chunk = min(chunk_size, self.length)
-        self.num_chunks = -(-self.length // self.chunk)
-        self.padded = self.num_chunks * self.chunk
+        self.earlier = earlier
         self.window = self.chunk + self.left + self.right
-        self.key_pad = (self.left, self.padded - self.length + self.right)
-        key_exists = torch.ones(1, self.length, dtype=torch.bool, device=q.device)  # broadcast over the batch
+        self.key_pad = (self.left - earlier, self.pad + self.right)
+        key_exists = torch.ones(1, earlier + self.length, dtype=torch.bool, device=q.device)  # broadcast over the batch
         if key_padding_mask is not None:
             key_exists = ~key_padding_mask.to(torch.bool)
         window_keys_exist = F.pad(key_exists, self.key_pad, value=False).unfold(1, self.window, self.chunk)  # b n w
@@ -100,17 +98,8 @@ class _BandWindows:
         empty_rows = None if self.empty_rows is None else self.empty_rows[:, :, block]
         return _visible_softmax(scores, self.hidden[:, :, block], empty_rows)
 
-    def blocks(self):
-        return [slice(first, min(first + CHUNKS_PER_BLOCK, self.num_chunks))
-                for first in range(0, self.num_chunks, CHUNKS_PER_BLOCK)]
-
-    def query_chunks(self, x: torch.Tensor) -> torch.Tensor:
-        """(b, h, length, d) -> (b, h, n, chunk, d)."""
-        x = F.pad(x, (0, 0, 0, self.padded - self.length)) if self.padded > self.length else x
-        return x.reshape(x.shape[0], x.shape[1], self.num_chunks, self.chunk, x.shape[-1])
-
     def key_windows(self, x: torch.Tensor) -> torch.Tensor:
-        """(b, h, length, d) -> (b, h, n, window, d): overlapping windows (a view of one padded copy)."""
+        """(b, h, earlier + length, d) -> (b, h, n, window, d): overlapping windows (a view of one padded copy)."""
         return F.pad(x, (0, 0) + self.key_pad).unfold(2, self.window, self.chunk).transpose(-1, -2)
 
     def padded_key_grads(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,7 +122,8 @@ class _BandWindows:
             grad_chunks[:, :, target : target + n, : part.shape[3]] += part
 
     def unpad_keys(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, :, self.left : self.left + self.length]
+        first = self.left - self.earlier
+        return x[:, :, first : first + self.earlier + self.length]
 
 
 class _BandAttentionFunction(torch.autograd.Function):
@@ -142,8 +132,8 @@ class _BandAttentionFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes):
-        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size, slopes)
-        q_chunks, k_windows, v_windows = layout.query_chunks(q * scale), layout.key_windows(k), layout.key_windows(v)
+        layout = _BandWindows(q, k.shape[2] - q.shape[2], bandwidth, causal, key_padding_mask, chunk_size, slopes)
+        q_chunks, k_windows, v_windows = layout.split(q * scale), layout.key_windows(k), layout.key_windows(v)
         out = v.new_empty(q_chunks.shape[:-1] + (v.shape[-1],))
         keep_masks = []
         for block in layout.blocks():
@@ -155,16 +145,16 @@ class _BandAttentionFunction(torch.autograd.Function):
             out[:, :, block] = weights.to(v.dtype) @ v_windows[:, :, block]
         ctx.save_for_backward(q, k, v, *keep_masks)
         ctx.settings = (bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes)
-        return out.reshape(out.shape[0], out.shape[1], layout.padded, -1)[:, :, : layout.length]
+        return layout.merge(out)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
         q, k, v, *keep_masks = ctx.saved_tensors
         bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes = ctx.settings
-        layout = _BandWindows(q, bandwidth, causal, key_padding_mask, chunk_size, slopes)
-        q_chunks, k_windows, v_windows = layout.query_chunks(q * scale), layout.key_windows(k), layout.key_windows(v)
-        grad_out = layout.query_chunks(grad_out)
+        layout = _BandWindows(q, k.shape[2] - q.shape[2], bandwidth, causal, key_padding_mask, chunk_size, slopes)
+        q_chunks, k_windows, v_windows = layout.split(q * scale), layout.key_windows(k), layout.key_windows(v)
+        grad_out = layout.split(grad_out)
         grad_q = torch.empty_like(q_chunks)
         grad_k, grad_v = layout.padded_key_grads(k), layout.padded_key_grads(v)
         for index, block in enumerate(layout.blocks()):
@@ -182,7 +172,7 @@ class _BandAttentionFunction(torch.autograd.Function):
             grad_q[:, :, block] = grad_scores @ keys
             layout.add_windows(grad_k, grad_scores.transpose(-1, -2) @ queries, block)
             layout.add_windows(grad_v, used_weights.to(v.dtype).transpose(-1, -2) @ grads, block)
-        grad_q = grad_q.reshape(q.shape[0], q.shape[1], layout.padded, -1)[:, :, : layout.length] * scale
+        grad_q = layout.merge(grad_q) * scale
         return grad_q, layout.unpad_keys(grad_k), layout.unpad_keys(grad_v), None, None, None, None, None, None, None
 
 
@@ -197,23 +187,34 @@ def band_attention(
     scale: Optional[float] = None,
     dropout_p: float = 0.0,
     slopes: Optional[torch.Tensor] = None,
+    compiled: bool = False,
 ) -> torch.Tensor:
-    """Banded softmax attention softmax_band(q k^T * scale - m_h |i - j|) v, computed chunk by chunk.
+    """Banded softmax attention softmax_band(q k^T * scale - m_h |i - j|) v, computed chunk by chunk
+    (``compiled``: by the compiled CPU kernels where they take the inputs and there is no dropout).
 
     Args:
-        q, k, v: (batch, heads, length, head_dim); key_padding_mask: (batch, length), True = padded.
+        q: (batch, heads, length, head_dim).
+        k, v: (batch, heads, P + length, head_dim): causal attention may give the P positions before
+            the queries first (P = 0 otherwise); key_padding_mask: (batch, P + length), True = padded.
         bandwidth: w; causal: keys i-w < j <= i, else |i - j| < w.
         slopes: (heads,) relative position bias inside the band (None: none).
     Returns:
         (batch, heads, length, value_dim).
     """
-    if bandwidth < 1:
-        raise ValueError(f"bandwidth must be >= 1, got {bandwidth}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_bandwidth(bandwidth)
+    check_chunk_size(chunk_size)
     scale = q.shape[-1] ** -0.5 if scale is None else scale
-    if bandwidth >= q.shape[2]:
+    earlier = k.shape[2] - q.shape[2]
+    if earlier and not causal:
+        raise ValueError("only causal attention continues from earlier keys")
+    if earlier > bandwidth - 1:  # the band reaches back w-1 keys
+        k, v = k[:, :, earlier - bandwidth + 1 :], v[:, :, earlier - bandwidth + 1 :]
+        key_padding_mask = None if key_padding_mask is None else key_padding_mask[:, earlier - bandwidth + 1 :]
+        earlier = bandwidth - 1
+    if bandwidth >= q.shape[2] and not earlier:
         return covering_band_attention(q, k, v, causal, key_padding_mask, scale, dropout_p, slopes)
+    if compiled and dropout_p == 0.0 and kernels.runs(q):
+        return kernels.band_attention(q, k, v, bandwidth, causal, key_padding_mask, scale, slopes)
     return _BandAttentionFunction.apply(q, k, v, bandwidth, causal, key_padding_mask, chunk_size, scale, dropout_p, slopes)
 
 
@@ -245,3 +246,27 @@ def covering_band_attention(q, k, v, causal: bool, key_padding_mask, scale: floa
     sees_a_key = visible.any(dim=-1, keepdim=True)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=visible | ~sees_a_key, dropout_p=dropout_p, scale=scale)
     return out.masked_fill(~sees_a_key, 0.0)
+
+
+def band_step(
+    q: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    padding: Optional[torch.Tensor],
+    bandwidth: int,
+    scale: Optional[float] = None,
+    slopes: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """The near field of one causal query, which attends to the last ``bandwidth`` of ``keys`` (its own
+    key last). q: (batch, heads, 1, d); keys/values: (batch, heads, m, d); padding: (batch, m) bool,
+    or None when no key is padded (then it is a plain softmax); slopes: (heads,) relative bias."""
+    scale = q.shape[-1] ** -0.5 if scale is None else scale
+    keys, values = keys[:, :, -bandwidth:], values[:, :, -bandwidth:]
+    scores = (q * scale) @ keys.transpose(-1, -2)  # b h 1 w
+    if slopes is not None:
+        distance = torch.arange(keys.shape[2] - 1, -1, -1, device=q.device, dtype=scores.dtype)  # the own key last
+        scores = scores - slopes.to(scores.dtype).view(1, -1, 1, 1) * distance
+    if padding is None:
+        weights = torch.softmax(scores, dim=-1, dtype=torch.promote_types(scores.dtype, torch.float32))
+        return weights.to(values.dtype) @ values
+    return masked_softmax_average(scores, ~padding[:, None, None, -bandwidth:], values)

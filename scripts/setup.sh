@@ -25,4 +25,8 @@ if ! "$py" -c "import fairseq" 2>/dev/null; then
   fi
 fi
 pip install --no-build-isolation -e ".[test,bench]"
-"$py" -c "import torch, fairseq, fmm_fairseq; print('ready: torch', torch.__version__, '| fairseq', fairseq.__version__)"
+# the compiled CPU kernels (fmm_attention/_cpu*.so), against this environment's torch; pip's editable
+# install builds in an isolated environment without torch, so they are built here (a failure is reported
+# and leaves the torch path)
+"$py" setup.py -q build_ext --inplace
+"$py" -c "import torch, fairseq, fmm_fairseq; from fmm_attention import compiled; print('ready: torch', torch.__version__, '| fairseq', fairseq.__version__, '| compiled CPU kernels:', compiled.unavailable_reason() or 'built')"

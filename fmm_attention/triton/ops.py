@@ -14,9 +14,10 @@ from typing import Optional, Tuple
 
 import torch
 
-from ..feature_maps import FEATURE_MAPS, FeatureMap, apply_feature_map
-from ..config import DEFAULT_EPS
+from ..chunking import band_reach, check_bandwidth, check_chunk_size
+from ..config import DEFAULT_EPS, head_constants
 from ..far import shifted_keys
+from ..feature_maps import FEATURE_MAPS, FeatureMap, apply_feature_map
 from .runtime import triton
 from .kernels import ELU, ELU_FLIP, IDENTITY, RELU, TANH, fmm_bwd_key, fmm_bwd_query, fmm_fwd, fmm_states
 
@@ -130,11 +131,6 @@ def _far_states(x, y, padding, spec, options, reverse=False, weights=None, row_s
     return (s, z, tiles, -1, tiles - 1) if reverse else (s, z, tiles, 1, 0)
 
 
-def _near_args(spec: KernelSpec):
-    left = spec.bandwidth - 1
-    return left, 0 if spec.causal else left
-
-
 class FMMAttentionFunction(torch.autograd.Function):
     """near_weight * band softmax attention + far_weight * sum_l linear attention (phi_l), fused.
 
@@ -165,7 +161,7 @@ class FMMAttentionFunction(torch.autograd.Function):
         far = torch.empty_like(out) if store_far else out
         lse = torch.empty(batch, heads, length, dtype=torch.float32, device=q.device) if has_near else out
         pad = padding if padding is not None else q
-        left, right = _near_args(spec)
+        left, right = band_reach(spec.bandwidth, spec.causal)
         tiles = triton.cdiv(length, spec.tile)
         fmm_fwd[(tiles, batch * heads)](
             q, k, v, pad, near_weight if has_near else q, far_weight if has_far else q, slopes_ptr, decay_ptr,
@@ -194,7 +190,7 @@ class FMMAttentionFunction(torch.autograd.Function):
         options = launch_options(spec.tile, head_dim, value_dim)
         tiles = triton.cdiv(length, spec.tile)
         pad = padding if padding is not None else q
-        left, right = _near_args(spec)
+        left, right = band_reach(spec.bandwidth, spec.causal)
         num_slots, step, offset = ctx.state_layout
         (slopes_ptr, decay_ptr), long_context = _long_context_args(slopes, log2_decay, q)
         flags = dict(
@@ -269,8 +265,9 @@ def _map_code(feature_map: FeatureMap) -> Optional[int]:
 
 
 def _log2_decay(decay: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-    """log2 of the far field's per-head rates g in (0, 1], as fp32 (heads,); None without decay."""
-    return None if decay is None else torch.log2(decay.float()).contiguous()
+    """log2 of the far field's per-head rates g in (0, 1], as fp32 (heads,); None without decay (g = 1:
+    the kernels specialised without it)."""
+    return None if decay is None or bool((decay == 1).all()) else torch.log2(decay.float()).contiguous()
 
 
 def _slopes(slopes: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
@@ -290,10 +287,8 @@ def band_attention(
     slopes: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
     """Banded softmax attention (``near.band_attention``) by the near-field Triton kernel."""
-    if bandwidth < 1:
-        raise ValueError(f"bandwidth must be >= 1, got {bandwidth}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_bandwidth(bandwidth)
+    check_chunk_size(chunk_size)
     _check_inputs(q, k, v)
     heads, value_dim = q.shape[1], v.shape[-1]
     spec = KernelSpec(
@@ -323,8 +318,7 @@ def linear_attention(
     The named maps of ``FEATURE_MAPS`` run inside the kernels; any other callable is applied in
     torch just before them (its features in fp32, the sum-to-one rescaling inside the kernels).
     """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_chunk_size(chunk_size)
     if not causal and (decay is not None or skip):
         raise ValueError("a decay and skipped keys are defined for causal linear attention only")
     _check_inputs(q, k, v)
@@ -353,9 +347,12 @@ def fmm_attention(
     far_weight: Optional[torch.Tensor],
     key_padding_mask: Optional[torch.Tensor] = None,
     dropout_p: float = 0.0,
+    slopes: Optional[torch.Tensor] = None,
+    decay: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
-    """FMM attention (``fmm.fmm_attention``) by the fused kernel: near, far and blend in one pass
-    (a far field outside the band: the near-field kernel, then the far-field kernel on moved keys)."""
+    """FMM attention of whole sequences (``fmm.fmm_attention``, ``slopes`` and ``decay`` its head
+    constants) by the fused kernel: near, far and blend in one pass (a far field outside the band:
+    the near-field kernel, then the far-field kernel on moved keys)."""
     _check_inputs(q, k, v)
     heads, value_dim = q.shape[1], v.shape[-1]
     maps = tuple(MAP_CODES[name] for name in config.feature_maps)
@@ -372,7 +369,9 @@ def fmm_attention(
         eps=config.eps, scale=q.shape[-1] ** -0.5, dropout_p=dropout_p if config.has_near else 0.0,
         tile=tile_size(config.chunk_size, q.shape[-1], value_dim), out_dtype=functools.reduce(torch.promote_types, dtypes),
     )
-    slopes, log2_decay = _slopes(config.near_slopes(heads, q)), _log2_decay(config.far_decay(heads, q))
+    if slopes is None and decay is None:
+        slopes, decay = head_constants(config, heads, q)
+    slopes, log2_decay = _slopes(slopes), _log2_decay(decay)
     padding = _padding(key_padding_mask)
     if not config.far_outside_band:
         return FMMAttentionFunction.apply(q, k, v, near_w, far_w, padding, slopes, log2_decay, spec)

@@ -97,7 +97,7 @@ class FMMMultiheadAttention(FMMAttention):
         with torch.no_grad():
             q, k, v = self.project(query, time_first=True)
             target = covering_band_attention(q, k, v, self.config.causal, key_padding_mask, self.head_dim ** -0.5, 0.0)
-        out = fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, 0.0)
+        out = fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, 0.0, *self.head_constants(q))
         length, batch, _ = query.shape
         difference = (out - target).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         squared = F.linear(difference, self.out_proj.weight.detach()).pow(2).mean(dim=-1)  # (time, batch)

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from fmm_attention import FMMConfig, fmm_attention
 from fmm_attention.config import DEFAULT_EPS
-from fmm_attention.far import CHUNKS_PER_BLOCK
+from fmm_attention.chunking import CHUNKS_PER_BLOCK
 from fmm_attention.feature_maps import apply_feature_map, resolve_feature_maps
 from fmm_attention.naive import dense_fmm_attention
 from fmm_tools.bench.common import machine_info as common_machine_info

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from fmm_attention import FEATURE_MAPS, FMMConfig, fmm_attention, far, near
+from fmm_attention import FEATURE_MAPS, FMMConfig, chunking, fmm_attention, near
+from fmm_attention.config import alibi_slopes, decay_rates
 from fmm_attention.far import linear_attention, mean_linear_attention
 from fmm_attention.feature_maps import resolve_feature_maps
 from fmm_attention.naive import dense_band_attention, dense_fmm_attention, dense_linear_attention
@@ -24,7 +25,7 @@ SHAPES = [  # (length, bandwidth, chunk_size): ragged lengths, chunks smaller/la
 @pytest.mark.parametrize("length,bandwidth,chunk_size", SHAPES)
 @pytest.mark.parametrize("padded", [False, True])
 def test_band_matches_dense(causal, length, bandwidth, chunk_size, padded, monkeypatch):
-    monkeypatch.setattr(near, "CHUNKS_PER_BLOCK", 2)  # several blocks of chunks
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 2)  # several blocks of chunks
     q, k, v = qkv(length)
     padding = ragged_padding(2, length) if padded else None
     got = band_attention(q, k, v, bandwidth, causal, padding, chunk_size)
@@ -37,7 +38,7 @@ def test_band_matches_dense(causal, length, bandwidth, chunk_size, padded, monke
 @pytest.mark.parametrize("feature_map", sorted(FEATURE_MAPS))
 @pytest.mark.parametrize("normalize", [True, False])
 def test_linear_matches_dense(causal, length, chunk_size, feature_map, normalize, monkeypatch):
-    monkeypatch.setattr(far, "CHUNKS_PER_BLOCK", 3)  # several blocks of chunks
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 3)  # several blocks of chunks
     q, k, v = qkv(length)
     padding = ragged_padding(2, length)
     phi = FEATURE_MAPS[feature_map]
@@ -80,8 +81,7 @@ def test_seed_lm_blend_is_pure_linear_attention_at_init():
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("chunks_per_block", [1, 16])
 def test_gradcheck(causal, chunks_per_block, monkeypatch):
-    monkeypatch.setattr(near, "CHUNKS_PER_BLOCK", chunks_per_block)
-    monkeypatch.setattr(far, "CHUNKS_PER_BLOCK", chunks_per_block)
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", chunks_per_block)
     config = FMMConfig(bandwidth=3, feature_maps=("elu", "elu_flip"), causal=causal, chunk_size=4)
     q, k, v = [t.requires_grad_() for t in qkv(11, batch=2, heads=2, head_dim=4)]
     near_weight, far_weight = [t.requires_grad_() for t in blend_weights(2, 4, per_channel=True)]
@@ -97,7 +97,7 @@ def test_gradcheck(causal, chunks_per_block, monkeypatch):
 @pytest.mark.parametrize("chunks_per_block", [1, 2, 16])
 def test_causal_far_field_gradcheck(maps, normalize, chunks_per_block, monkeypatch):
     """The causal far field's hand-written backward, with padding, several chunks and blocks, dv != d."""
-    monkeypatch.setattr(far, "CHUNKS_PER_BLOCK", chunks_per_block)
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", chunks_per_block)
     q, k = [t.requires_grad_() for t in qkv(13, batch=2, heads=2, head_dim=4)[:2]]
     v = torch.randn(2, 2, 13, 3, dtype=torch.float64, requires_grad=True)
     padding = ragged_padding(2, 13)
@@ -110,7 +110,7 @@ def test_causal_far_field_gradcheck(maps, normalize, chunks_per_block, monkeypat
 @pytest.mark.parametrize("causal", [True, False])
 def test_band_dropout_gradcheck_and_scaling(causal, monkeypatch):
     """With attention dropout the backward uses the forward's mask; kept weights are scaled by 1/(1-p)."""
-    monkeypatch.setattr(near, "CHUNKS_PER_BLOCK", 1)
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 1)
     q, k, v = [t.requires_grad_() for t in qkv(11, batch=2, heads=2, head_dim=4)]
     padding = ragged_padding(2, 11)
 
@@ -147,7 +147,7 @@ def test_band_covering_the_sequence_is_one_softmax_with_exact_gradients(causal, 
 @pytest.mark.parametrize("chunks_per_block", [1, 16])
 def test_causal_far_field_fp32_gradients_with_left_padding_match_float64(chunks_per_block, monkeypatch):
     """Left-padded queries see no key: their gradients are huge (1/eps) and must not swamp the others."""
-    monkeypatch.setattr(far, "CHUNKS_PER_BLOCK", chunks_per_block)
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", chunks_per_block)
     q, k, v = qkv(37, batch=2, heads=2, head_dim=8)
     padding = ragged_padding(2, 37)
     maps = resolve_feature_maps(["elu"])
@@ -220,7 +220,7 @@ VARIANTS = {  # the far field's variants (causal): outside the band, with a deca
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("length,bandwidth,chunk_size", [(45, 5, 8), (9, 3, 4), (70, 20, 16), (6, 10, 4)])
 def test_far_field_variants_match_dense(variant, length, bandwidth, chunk_size, monkeypatch):
-    monkeypatch.setattr(far, "CHUNKS_PER_BLOCK", 2)
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 2)
     config = FMMConfig(bandwidth=bandwidth, chunk_size=chunk_size, **VARIANTS[variant])
     q, k, v = qkv(length)
     padding = ragged_padding(2, length)
@@ -244,16 +244,16 @@ def test_outside_band_far_field_sees_no_key_of_the_band():
 
 
 def test_decay_rates_span_the_horizons_geometrically():
-    rates = FMMConfig(far_horizons=(32, 512)).far_decay(5, torch.zeros(1))
-    torch.testing.assert_close(1 / (1 - rates.double()), torch.tensor([32.0, 64.0, 128.0, 256.0, 512.0], dtype=torch.float64))
-    assert FMMConfig().far_decay(4, torch.zeros(1)) is None
+    rates = decay_rates((32, 512), 5)
+    torch.testing.assert_close(1 / (1 - rates), torch.tensor([32.0, 64.0, 128.0, 256.0, 512.0], dtype=torch.float64))
+    assert decay_rates((), 4).eq(1).all()  # no decay is a rate of 1
 
 
 @pytest.mark.parametrize(  # one block per chunk (states and their gradients passed block to block) with both variants on
     "variant,chunks_per_block", [("outside_band_decay", 1), ("outside_band", 16), ("decay_one_horizon", 16), ("decay_per_head", 16)]
 )
 def test_far_field_variants_gradcheck(variant, chunks_per_block, monkeypatch):
-    monkeypatch.setattr(far, "CHUNKS_PER_BLOCK", chunks_per_block)
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", chunks_per_block)
     config = FMMConfig(bandwidth=3, feature_maps=("elu", "elu_flip"), chunk_size=4, **VARIANTS[variant])
     q, k, v = [t.requires_grad_() for t in qkv(13, batch=2, heads=2, head_dim=4)]
     near_weight, far_weight = [t.requires_grad_() for t in blend_weights(2, 4, per_channel=True)]
@@ -267,14 +267,14 @@ def test_far_field_variants_gradcheck(variant, chunks_per_block, monkeypatch):
 @pytest.mark.parametrize("length,bandwidth,chunk_size", [(45, 5, 8), (30, 40, 8), (70, 20, 16)])
 def test_band_with_relative_bias_matches_dense(causal, length, bandwidth, chunk_size, monkeypatch):
     """In-band ALiBi: chunked, covering (SDPA) and dense agree, padding included; gradients exact."""
-    monkeypatch.setattr(near, "CHUNKS_PER_BLOCK", 2)
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 2)
     config = FMMConfig(bandwidth=bandwidth, causal=causal, chunk_size=chunk_size, near_alibi=True)
     q, k, v = qkv(length)
     padding = ragged_padding(2, length)
     near_weight, far_weight = blend_weights(3, 8, per_channel=True)
     got = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
     torch.testing.assert_close(got, dense_fmm_attention(q, k, v, config, near_weight, far_weight, padding), rtol=1e-9, atol=1e-12)
-    slopes = config.near_slopes(3, q)
+    slopes = alibi_slopes(3)
     torch.testing.assert_close(slopes.double(), torch.tensor([2 ** (-8 / 3), 2 ** (-16 / 3), 2 ** -8], dtype=torch.float64))
     leaves = [t[:, :, :12].clone().requires_grad_() for t in (q, k, v)]
     assert torch.autograd.gradcheck(

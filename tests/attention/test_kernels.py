@@ -18,6 +18,7 @@ ops = pytest.importorskip("fmm_attention.triton.ops")
 
 from fmm_attention import FEATURE_MAPS, FMMConfig, FMMOptionError, fmm_attention  # noqa: E402
 from fmm_attention import triton as kernels  # noqa: E402
+from fmm_attention.fmm import check_backend, kernels_lack, uses_triton  # noqa: E402
 from fmm_attention.far import linear_attention  # noqa: E402
 from fmm_attention.near import band_attention  # noqa: E402
 from fmm_attention.naive import (  # noqa: E402
@@ -258,18 +259,18 @@ def test_auto_backend_picks_triton_only_for_cuda_tensors(monkeypatch):
     monkeypatch.setattr(ops, "fmm_attention", lambda *args, **kwargs: pytest.fail("auto ran Triton on CPU tensors"))
     config = FMMConfig(bandwidth=4, chunk_size=16, backend="auto")
     cpu = torch.randn(1, 2, 10, 8)
-    assert not config.uses_triton(cpu)
+    assert not uses_triton(config, cpu)
     fmm_attention(cpu, cpu, cpu, config, torch.ones(2, 1, 8), torch.ones(2, 1, 1))
-    assert not config.uses_triton(cpu.double())
+    assert not uses_triton(config, cpu.double())
     if torch.cuda.is_available():
-        assert config.uses_triton(cpu.cuda())
+        assert uses_triton(config, cpu.cuda())
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the failure without CUDA")
 def test_triton_backend_without_cuda_fails_naming_the_option(monkeypatch):
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     with pytest.raises(FMMOptionError) as error:
-        FMMConfig(backend="triton")
+        check_backend(FMMConfig(backend="triton"))
     assert error.value.option == "backend"
     assert "no CUDA device" in str(error.value)
 
@@ -277,12 +278,12 @@ def test_triton_backend_without_cuda_fails_naming_the_option(monkeypatch):
 def test_triton_backend_without_triton_fails_naming_the_option(monkeypatch):
     monkeypatch.setattr(kernels, "triton_installed", lambda: False)
     with pytest.raises(FMMOptionError, match="backend: 'triton' cannot run here: Triton is not installed"):
-        FMMConfig(backend="triton")
-    assert not FMMConfig(backend="auto").uses_triton(torch.zeros(1))
+        check_backend(FMMConfig(backend="triton"))
+    assert not uses_triton(FMMConfig(backend="auto"), torch.zeros(1))
 
 
 def test_unknown_backend_is_rejected():
-    with pytest.raises(FMMOptionError, match="backend: unknown backend 'cuda'; choices: auto, torch, triton"):
+    with pytest.raises(FMMOptionError, match="backend: unknown backend 'cuda'; choices: auto, torch, compiled, triton"):
         FMMConfig(backend="cuda")
 
 
@@ -300,12 +301,12 @@ def test_kernels_compile_for_a_gpu_target():
 def test_kernel_map_list_matches_the_kernels_and_other_maps_stay_on_the_torch_path(monkeypatch):
     assert set(ops.MAP_CODES) == set(kernels.KERNEL_FEATURE_MAPS)
     with pytest.raises(FMMOptionError, match="backend: the Triton kernels do not compute the feature map 'softmax'"):
-        FMMConfig(backend="triton", feature_maps=("elu", "softmax"))
+        check_backend(FMMConfig(backend="triton", feature_maps=("elu", "softmax")))
     config = FMMConfig(backend="auto", feature_maps=("elu", "softmax"))
     monkeypatch.setattr(kernels, "triton_installed", lambda: True)
-    assert not config.uses_triton(torch.zeros(1))  # whatever the device: the kernels lack it
+    assert not uses_triton(config, torch.zeros(1))  # whatever the device: the kernels lack it
     for settings in (dict(far_outside_band=True), dict(far_horizons=(64,)), dict(near_alibi=True)):
-        assert FMMConfig(backend="auto", **settings).kernels_lack() == ""
+        assert kernels_lack(FMMConfig(backend="auto", **settings)) == ""
 
 
 SPLIT_VARIANTS = {  # the long-context options, alone and together (the split far field)

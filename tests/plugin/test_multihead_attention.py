@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from fmm_attention import BlendConfig, FMMConfig, fmm_attention
-from fmm_attention.decode import far_sums_from
 from fmm_fairseq.modules import FMMMultiheadAttention
 
 EMBED, HEADS = 32, 4
@@ -51,19 +50,16 @@ def test_incremental_decoding_equals_full_forward(bandwidth, maps):
         step, _ = attention(x[t : t + 1], x[t : t + 1], x[t : t + 1], incremental_state=incremental_state)
         assert (step - full[t : t + 1]).abs().max() <= 1e-5, f"step {t}"
         sizes.append(state_numel(attention, incremental_state))
-    # The keys are kept until the band plus the far field's sums take no more room, then the state
-    # stays O(w + r d^2) whatever the step count, never more than one key beyond that.
+    # From the first token on: the band's kept keys and the far field's sums, O(w + r d^2) numbers,
+    # constant once the band's keys are all kept, whatever the step count.
     head_dim = EMBED // HEADS
-    steady_from = far_sums_from(attention.config, head_dim, head_dim) if maps else max(bandwidth - 1, 1)
-    assert steady_from < steps and len(set(sizes[steady_from:])) == 1
-    per_token = 3 * HEADS * (1 + len(maps)) * head_dim  # beyond the band: a value and one feature vector per map
-    assert max(sizes) <= sizes[-1] + per_token
+    kept = max(bandwidth - 1, 0)
+    assert len(set(sizes[kept:])) == 1 and sizes[0] <= sizes[-1]
     buffer = attention._get_input_buffer(incremental_state)
-    assert buffer["prev_key"].shape[2] == max(bandwidth - 1, 0)
+    assert buffer["prev_key"].shape == buffer["prev_value"].shape == (3, HEADS, kept, head_dim)
+    assert sizes[-1] == 2 * 3 * HEADS * kept * head_dim + 3 * HEADS * len(maps) * head_dim * (head_dim + 1)
     if maps:
         assert buffer["far_state"].shape == (3, HEADS, len(maps), head_dim, head_dim + 1)
-        band_keys = 3 * HEADS * head_dim * min(steady_from - 1, max(bandwidth - 1, 0))
-        assert sizes[steady_from - 2] == band_keys + per_token * (steady_from - 1)  # every token's, before the sums
 
 
 def test_incremental_with_several_tokens_at_once_and_padding():
