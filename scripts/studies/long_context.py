@@ -24,20 +24,29 @@ inverse-sqrt schedule; one thread per run, ``--parallel`` runs at a time (defaul
   bias inside the band (``--fmm-near-alibi``). Perplexity, eval time and peak memory; loss by position at 8,192.
 * ``seeds`` — seed 2 of the runs whose figures are close: band, FMM, FMM split and FMM split with the
   in-band bias on code; band only and FMM split with the bias, trained at 512 and scored longer.
+* ``crossover`` — the training budget at which the far field pays: ``--arch fmmformer_lm_long`` against
+  band only + in-band bias, both as that architecture sets them (no positions, pre-norm), 2,048 tokens
+  per sample, up to ``--crossover-updates`` (default 5,000), seeds 1 and 2, on both corpora; softmax
+  at the same settings last. Valid perplexity and the ratio FMM / band against updates and wall-clock,
+  the update where the ratio stays below 1; test perplexity and loss by position at the end. Trained in
+  the order that gives the first signal first: documentation seed 1, code seed 1, seeds 2, softmax.
+  The page also shows unfinished runs (marked partial): every invocation, ``--report-only`` included,
+  reads their curves from their train logs into the records.
 
 Interrupted? Run it again: finished runs (with a record in docs/long_context.json) are skipped,
 unfinished ones resume from their checkpoint_last.pt.
 """
 import json
+import math
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from fmm_tools.cli_types import positive_float, positive_int
 from fmm_tools.paths import BIN, ROOT, relative
 from fmm_tools.studies import skeleton
-from fmm_tools.studies.fairseq_output import checkpoint_updates, json_records, perplexity, seconds_per_update
+from fmm_tools.studies.fairseq_output import checkpoint_updates, json_records, perplexity, seconds_per_update, valid_curve
 from fmm_tools.studies.recipes import LM_MODEL_SIZE, STUDY_RUN_FLAGS
 from fmm_tools.studies.skeleton import Line, Panel, Records, Run, Stage, Study, StudyError, Trained
 
@@ -52,6 +61,7 @@ STAGES = [
     Stage("extrapolate", "trained at 512, scored at 512-16,384"),
     Stage("docs", "Linux documentation, 2,048 tokens, equal wall-clock"),
     Stage("seeds", "seed 2 of the close runs: on code, and trained at 512 scored longer"),
+    Stage("crossover", "fmmformer_lm_long against band + in-band bias, 2,048 tokens, up to --crossover-updates"),
 ]
 CORPORA = {"code": "fmm-prepare-code", "docs": "fmm-prepare-lm"}  # corpus -> its builder
 RECALL_LENGTH = 512
@@ -81,6 +91,7 @@ ARMS: Dict[str, Arm] = {
     "fmm_split": Arm("FMM split: outside the band, decaying, far weight learned", FMM + SPLIT),
     "fmm_alibi": Arm("FMM, relative bias in the band", FMM + ["--fmm-near-alibi"]),
     "fmm_split_alibi": Arm("FMM split, relative bias in the band", FMM + SPLIT + ["--fmm-near-alibi"]),
+    "fmm_long": Arm("fmmformer_lm_long: FMM split, relative bias in the band", ["--arch", "fmmformer_lm_long", "--user-dir", "fmm_fairseq"]),
 }
 RECALL_ARMS = ["softmax", "band", "linear", "fmm", "fmm_split", "fmm_softmax_map"]
 CODE_ARMS = ["softmax", "band", "band_cost", "linear", "fmm", "fmm_far_learned", "fmm_outside", "fmm_decay", "fmm_split",
@@ -105,6 +116,16 @@ BAND_PROBE = 128  # the second band width timed, to interpolate the band of FMM'
 # s/update, with the bias 0.816-0.833; split 0.952-1.006, with the bias 0.952-1.014); timed on their
 # own in another session they were given 15-20% fewer updates than the arm without the bias
 TIMED_AS = {"band_alibi": "band", "fmm_split_alibi": "fmm_split"}
+# The crossover: arm -> its short name in tables and legends; the pair whose ratio is measured first, the ceiling last
+CROSSOVER_ARMS = {"fmm_long": "fmmformer_lm_long", "band_alibi": "band + bias", "softmax": "softmax"}
+CROSSOVER_PAIR = ("band_alibi", "fmm_long")
+CROSSOVER_CORPORA = ("docs", "code")  # documentation first: the earliest crossover signal
+CROSSOVER_SEEDS = (1, 2)
+# what fmmformer_lm_long sets besides its FMM options (fairseq's base_lm_architecture forces pre-norm),
+# given to every crossover arm so that they differ in attention only
+CROSSOVER_FLAGS = ["--no-token-positional-embeddings", "--decoder-normalize-before"]
+PROGRESS = "crossover_progress"  # the records' fact: the curves of unfinished crossover runs
+EXTRAPOLATION_REACH = 10  # a crossover is extrapolated to at most this many times the updates reached
 
 
 @dataclass
@@ -121,6 +142,7 @@ class Budget:
     extrapolation_tokens: int = 512
     eval_lengths: List[int] = field(default_factory=lambda: [512, 2048, 8192, 16384])
     eval_tokens_per_batch: int = 16384
+    crossover_updates: int = 5000
     validate_every: int = 250
     model_size: List[str] = field(default_factory=lambda: list(LM_MODEL_SIZE))
     recall_data: str = "data-bin/recall-probe"
@@ -169,13 +191,31 @@ def calibration(records: Records, corpus: str) -> Optional[Dict[str, float]]:
     return costs if set(timed_arms(Budget(**records.settings), corpus)) <= set(costs) else None
 
 
+def run_directory(name: str) -> str:
+    """A run's folder under --save-root and --out-root."""
+    return name.replace(":", "_")
+
+
+def crossover_order() -> List[Tuple[str, str, int]]:
+    """(corpus, arm, seed) of every crossover run, in the order they train: the pair on each corpus,
+    seed 1 then seed 2, then the ceiling."""
+    pairs = [(corpus, arm, seed) for seed in CROSSOVER_SEEDS for corpus in CROSSOVER_CORPORA for arm in CROSSOVER_PAIR]
+    ceiling = [(corpus, arm, seed) for arm in CROSSOVER_ARMS if arm not in CROSSOVER_PAIR
+               for seed in CROSSOVER_SEEDS for corpus in CROSSOVER_CORPORA]
+    return pairs + ceiling
+
+
+def crossover_name(corpus: str, arm: str, seed: int) -> str:
+    return f"crossover:{corpus}:{arm}:seed{seed}"
+
+
 def runs(records: Records) -> List[Run]:
     budget = Budget(**records.settings)
     declared: List[Run] = []
 
     def add(name: str, label: str, train, stage: str, facts: Dict, seed: int = 1, after=()) -> None:
         declared.append(Run(name, label, train, seed=seed, stage=stage, after=tuple(after), facts=facts,
-                            directory=name.replace(":", "_")))
+                            directory=run_directory(name)))
 
     probe_file = ROOT / budget.recall_data / "recall.json"
     line = json.loads(probe_file.read_text())["length"] if probe_file.exists() else RECALL_LENGTH
@@ -207,6 +247,13 @@ def runs(records: Records) -> List[Run]:
             add(f"extrapolate:{name}" + (f":seed{seed}" if seed > 1 else ""), f"{ARMS[arm].label}, positions: {positions}",
                 train_args(budget, data, arm, budget.extrapolation_tokens, extrapolation_batch, budget.extrapolation_updates, extra),
                 stage, {"arm": arm, "kind": "extrapolation", "positions": positions, "data": data}, seed=seed)
+    for corpus, arm, seed in crossover_order():
+        if arm in budget.arms:
+            data = budget.data(corpus)
+            add(crossover_name(corpus, arm, seed), ARMS[arm].label, train_args(
+                budget, data, arm, budget.long_tokens, batch, budget.crossover_updates, CROSSOVER_FLAGS), "crossover",
+                {"arm": arm, "kind": "crossover", "corpus": corpus, "data": data, "updates_planned": budget.crossover_updates},
+                seed=seed)
     return declared
 
 
@@ -253,12 +300,11 @@ def position_loss(trained: Trained, data: str, length: int, batch: int) -> Dict:
 def training_facts(trained: Trained) -> Dict:
     log = trained.log()
     records = json_records(log, "train_inner")
-    valid = json_records(log, "valid")
     return {
         "updates": checkpoint_updates(trained.save_dir / "checkpoint_last.pt"),
         "seconds_per_update": round(seconds_per_update(log), 3) if records else None,
         "train_peak_mib": round(trained.finished.peak_mib) if trained.finished else None,
-        "curve": [{"updates": int(v["valid_num_updates"]), "valid_ppl": float(v["valid_ppl"])} for v in valid],
+        "curve": valid_curve(log),
     }
 
 
@@ -275,7 +321,7 @@ def score(run: Run, trained: Trained) -> Dict:
         probe = json.loads((ROOT / budget.recall_data / "recall.json").read_text())
         return {**training_facts(trained), "probe": probe, "accuracy": result["checkpoints"][0]["accuracy"], "chance": result["chance"],
                 "buckets": result["checkpoints"][0]["buckets"], "eval_command": relative(command)}
-    if facts["kind"] == "lm":
+    if facts["kind"] in ("lm", "crossover"):
         batch = budget.tokens_per_update // budget.long_tokens
         return {**training_facts(trained), "valid": eval_lm(trained, facts["data"], budget.long_tokens, batch, "valid"),
                 "test": eval_lm(trained, facts["data"], budget.long_tokens, batch),
@@ -290,6 +336,33 @@ def score(run: Run, trained: Trained) -> Dict:
     longest = max(length for length in budget.eval_lengths if "ppl" in scores[str(length)] and length <= 8192)
     return {**training_facts(trained), "eval": scores,
             "position_loss": position_loss(trained, facts["data"], longest, max(1, budget.eval_tokens_per_batch // longest))}
+
+
+def crossover_progress(records: Records, out_root: Path) -> Dict[str, Dict]:
+    """The crossover runs without a record so far: their validation curves, s/update and command, read
+    from their train logs under ``out_root`` where there are some, else as the records hold them (a
+    checkout without the logs)."""
+    progress = {name: run for name, run in records.facts.get(PROGRESS, {}).items() if name not in records.runs}
+    for corpus, arm, seed in crossover_order():
+        name = crossover_name(corpus, arm, seed)
+        log = out_root / run_directory(name) / "train.log"
+        text = log.read_text() if name not in records.runs and log.exists() else ""
+        curve = valid_curve(text)
+        if curve:
+            started = [line[2:] for line in text.splitlines() if line.startswith("$ ")]
+            progress[name] = {"corpus": corpus, "arm": arm, "seed": seed, "updates": curve[-1]["updates"],
+                              "seconds_per_update": round(seconds_per_update(text), 3) if json_records(text, "train_inner") else None,
+                              "curve": curve, "command": relative(started[-1].split(" "))}
+    return progress
+
+
+def record_crossover_progress(page: Path, out_root: Path) -> None:
+    """Brings the records' progress of unfinished crossover runs up to date with their train logs."""
+    records = Records(page)
+    progress = crossover_progress(records, out_root)
+    if progress != records.facts.get(PROGRESS, {}):
+        records.facts[PROGRESS] = progress
+        records.save()
 
 
 # ----------------------------------------------------------------------------------------------- report
@@ -425,6 +498,245 @@ def extrapolation_section(records: Records) -> List[str]:
     return lines + [""]
 
 
+def crossover_results(records: Records) -> Dict[Tuple[str, str, int], Dict]:
+    """(corpus, arm, seed) -> the run's record, or what an unfinished run reached (``partial``)."""
+    results = {(r["corpus"], r["arm"], r["seed"]): {**r, "partial": False} for r in by_kind(records, "crossover").values()}
+    for name, run in records.facts.get(PROGRESS, {}).items():
+        if name not in records.runs:
+            results[(run["corpus"], run["arm"], run["seed"])] = {**run, "partial": True}
+    return results
+
+
+def valid_points(result: Dict) -> Dict[int, float]:
+    return {point["updates"]: point["valid_ppl"] for point in result["curve"]}
+
+
+def ratio_by_updates(result: Dict, band: Dict) -> Dict[int, float]:
+    """A run's valid perplexity over band's at every update both validated."""
+    own, base = valid_points(result), valid_points(band)
+    return {updates: own[updates] / base[updates] for updates in sorted(set(own) & set(base))}
+
+
+def valid_at_seconds(result: Dict, seconds: float) -> Optional[float]:
+    """A run's valid perplexity after ``seconds`` of training (updates x its s/update), linear in log
+    perplexity between its validations; None outside them."""
+    points = [(point["updates"] * result["seconds_per_update"], math.log(point["valid_ppl"])) for point in result["curve"]]
+    for (t0, y0), (t1, y1) in zip(points, points[1:]):
+        if t0 <= seconds <= t1:
+            return math.exp(y0 + (y1 - y0) * (seconds - t0) / (t1 - t0))
+    return None
+
+
+def ratio_at_equal_time(result: Dict, band: Dict) -> Dict[int, float]:
+    """At each of a run's validations (by its updates): its valid perplexity over band's after as many
+    seconds of training; empty without both runs' s/update."""
+    if not result.get("seconds_per_update") or not band.get("seconds_per_update"):
+        return {}
+    ratios = {}
+    for point in result["curve"]:
+        base = valid_at_seconds(band, point["updates"] * result["seconds_per_update"])
+        if base is not None:
+            ratios[point["updates"]] = point["valid_ppl"] / base
+    return ratios
+
+
+def crossing(ratio: Dict[int, float]) -> Optional[int]:
+    """The first update from which the ratio stays below 1 (None: not below 1 at the last one)."""
+    first = None
+    for updates in sorted(ratio):
+        first = (first or updates) if ratio[updates] < 1 else None
+    return first
+
+
+def extrapolated_crossing(ratio: Dict[int, float]) -> Optional[float]:
+    """Where the least-squares line of the ratio against ln(updates), fitted to the validations of the
+    last half of the updates reached (3 at least), reaches 1; None where it does not within
+    EXTRAPOLATION_REACH times the updates reached."""
+    last = max(ratio, default=0)
+    points = [(math.log(updates), value) for updates, value in ratio.items() if updates >= last / 2]
+    if len(points) < 3:
+        return None
+    mean_x, mean_y = sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+    reached = math.exp(mean_x + (1 - mean_y) / slope) if slope < 0 else math.inf
+    return reached if reached <= EXTRAPOLATION_REACH * last else None
+
+
+def crossover_reading(ratios: Dict[int, Dict[int, float]]) -> str:
+    """Where the ratio FMM / band goes below 1 for every seed, measured or extrapolated."""
+    measured, extrapolated, parts = {}, {}, []
+    for seed in CROSSOVER_SEEDS:
+        ratio = ratios.get(seed)
+        if not ratio:
+            parts.append(f"seed {seed}: not compared yet")
+            continue
+        last = max(ratio)
+        below, ahead = crossing(ratio), extrapolated_crossing(ratio)
+        if below:
+            measured[seed] = below
+            parts.append(f"seed {seed}: below 1 from update {below:,} on ({ratio[last]:.3f} at {last:,})")
+        elif ahead:
+            extrapolated[seed] = ahead
+            parts.append(f"seed {seed}: {ratio[last]:.3f} at {last:,}, extrapolated below 1 at ≈ {ahead:,.0f}")
+        else:
+            parts.append(f"seed {seed}: {ratio[last]:.3f} at {last:,}, no crossing within {EXTRAPOLATION_REACH}× its "
+                         "updates by the fitted line")
+    if len(measured) == len(CROSSOVER_SEEDS):
+        verdict = f"crossover for both seeds at update **{max(measured.values()):,}**"
+    elif len(measured) + len(extrapolated) == len(CROSSOVER_SEEDS):
+        verdict = f"crossover for both seeds extrapolated at ≈ **{max({**measured, **extrapolated}.values()):,.0f}**"
+    else:
+        verdict = "no crossover for both seeds yet"
+    return f"{verdict} ({'; '.join(parts)})"
+
+
+def crossover_panels(results: Dict[Tuple[str, str, int], Dict], corpus: str) -> List[Panel]:
+    """Valid perplexity and the ratio to band + bias against updates and against training hours."""
+    ppl, ppl_hours, ratio, ratio_hours = [], [], [], []
+    band_name = CROSSOVER_ARMS[CROSSOVER_PAIR[0]]
+    for where, arm, seed in crossover_order():
+        result = results.get((where, arm, seed))
+        if where != corpus or not result:
+            continue
+        label = f"{CROSSOVER_ARMS[arm]}, seed {seed}" + (f" (partial, {result['updates']:,})" if result["partial"] else "")
+        points = valid_points(result)
+        ppl.append(Line(label, sorted(points.items()), dashed=seed > 1))
+        spu = result.get("seconds_per_update")
+        if spu:
+            ppl_hours.append(Line(label, [(updates * spu / 3600, value) for updates, value in sorted(points.items())], dashed=seed > 1))
+        band = results.get((corpus, CROSSOVER_PAIR[0], seed))
+        if band and arm != CROSSOVER_PAIR[0]:
+            ratio.append(Line(label, sorted(ratio_by_updates(result, band).items()), dashed=seed > 1))
+            ratio_hours.append(Line(label, [(updates * spu / 3600, value) for updates, value in
+                                            sorted(ratio_at_equal_time(result, band).items())], dashed=seed > 1))
+    for lines in (ratio, ratio_hours):
+        xs = [x for line in lines for x, _ in line.points]
+        if xs:
+            lines.append(Line(f"= {band_name}", [(min(xs), 1.0), (max(xs), 1.0)], dashed=True, marker=None))
+    hours = "training hours (updates x s/update)"
+    return [Panel(ppl, "valid perplexity", title=f"{corpus}: valid perplexity", log_y=True),
+            Panel(ratio, f"valid perplexity / {band_name}'s", title=f"{corpus}: ratio at equal updates"),
+            Panel(ppl_hours, "valid perplexity", x_label=hours, title=f"{corpus}: against wall-clock", log_y=True),
+            Panel(ratio_hours, f"valid perplexity / {band_name}'s", x_label=hours, title=f"{corpus}: ratio at equal wall-clock")]
+
+
+def crossover_section(records: Records) -> List[str]:
+    """The crossover's page section, finished and unfinished runs; draws each corpus's figure beside the page."""
+    results = crossover_results(records)
+    if not results:
+        return []
+    budget = Budget(**records.settings)
+    band_arm, fmm_arm = CROSSOVER_PAIR
+    band_name, fmm_name = CROSSOVER_ARMS[band_arm], CROSSOVER_ARMS[fmm_arm]
+    unfinished = sum(result["partial"] for result in results.values())
+    lines = [
+        f"## The crossover: {fmm_name} against band only + in-band bias, {budget.long_tokens:,} tokens per sample, "
+        f"up to {budget.crossover_updates:,} updates", "",
+        f"`{' '.join(ARMS[fmm_arm].model)}` ({ARMS[fmm_arm].label}) against `{' '.join(ARMS[band_arm].model)}` "
+        f"({ARMS[band_arm].label}), softmax (`{' '.join(ARMS['softmax'].model)}`) last, as the ceiling; "
+        f"every arm with `{' '.join(CROSSOVER_FLAGS)}`, as `fmmformer_lm_long` sets them (fairseq's `base_lm_architecture` "
+        f"forces pre-norm), so that they differ in attention only. {budget.tokens_per_update:,} tokens per update, at most "
+        f"{budget.crossover_updates:,} updates, validation every {budget.validate_every} updates (and at each epoch's end), "
+        f"seeds {' and '.join(map(str, CROSSOVER_SEEDS))}, one thread per run. Ratio: a run's valid perplexity over "
+        f"{band_name}'s of the same seed, at the same update, or after as much training time (below 1: the far field "
+        "pays). Training time = updates × the run's seconds per update, which is 1 / the mean of fairseq's `ups` over "
+        "its 25-update log intervals after the first (validation and checkpoints not counted); the machine was shared "
+        "with other work while these runs trained, so this is a reading of cost, not a benchmark.", "",
+    ]
+    if unfinished:
+        lines += [f"**Partial**: {unfinished} of {len(results)} runs started not finished yet; their curves reach the "
+                  "update shown (their train logs when last read; they resume from there).", ""]
+    lines += ["| corpus | model | seed | updates | status | s/update |", "|---|---|---:|---:|---|---:|"]
+    for corpus, arm, seed in crossover_order():
+        result = results.get((corpus, arm, seed))
+        if result:
+            status = f"**partial** (of {budget.crossover_updates:,})" if result["partial"] else "finished"
+            lines.append(f"| {corpus} | {CROSSOVER_ARMS[arm]} | {seed} | {result['updates']:,} | {status} | "
+                         f"{number(result.get('seconds_per_update'))} |")
+        elif arm in budget.arms:
+            lines.append(f"| {corpus} | {CROSSOVER_ARMS[arm]} | {seed} | – | not started | – |")
+    lines.append("")
+    for corpus in CROSSOVER_CORPORA:
+        lines += crossover_corpus_lines(records, results, corpus)
+    lines += ["Commands (finished runs as recorded, unfinished ones as last started):", ""]
+    for corpus, arm, seed in crossover_order():
+        result = results.get((corpus, arm, seed))
+        if result:
+            lines.append(f"- `{crossover_name(corpus, arm, seed)}`: `{result['command']}`")
+    return lines + [""]
+
+
+def crossover_corpus_lines(records: Records, results: Dict[Tuple[str, str, int], Dict], corpus: str) -> List[str]:
+    """One corpus of the crossover: curves by update, the crossing, the test figures and the figure."""
+    band_arm, fmm_arm = CROSSOVER_PAIR
+    own = {(arm, seed): result for (where, arm, seed), result in results.items() if where == corpus}
+    if not own:
+        return []
+    title = {"code": "Python standard library sources", "docs": "Linux documentation"}[corpus]
+    columns, ratios = [], {}  # (header, cells by update)
+    for seed in CROSSOVER_SEEDS:
+        band, fmm = own.get((band_arm, seed)), own.get((fmm_arm, seed))
+        for arm, result in ((band_arm, band), (fmm_arm, fmm)):
+            if result:
+                columns.append((f"{CROSSOVER_ARMS[arm]} s{seed}", {u: f"{v:.2f}" for u, v in valid_points(result).items()}))
+        if band and fmm:
+            ratios[seed] = ratio_by_updates(fmm, band)
+            columns.append((f"ratio s{seed}", {u: f"{v:.3f}" for u, v in ratios[seed].items()}))
+            columns.append((f"ratio s{seed}, equal time", {u: f"{v:.3f}" for u, v in ratio_at_equal_time(fmm, band).items()}))
+    for where, arm, seed in crossover_order():
+        if where == corpus and arm not in CROSSOVER_PAIR and (arm, seed) in own:
+            columns.append((f"{CROSSOVER_ARMS[arm]} s{seed}", {u: f"{v:.2f}" for u, v in valid_points(own[(arm, seed)]).items()}))
+    updates = sorted({u for _, cells in columns for u in cells})
+    lines = [f"### {title}", "",
+             f"Valid perplexity (fairseq's, during training) by update; ratio = {CROSSOVER_ARMS[fmm_arm]} / "
+             f"{CROSSOVER_ARMS[band_arm]} of the same seed (s1, s2).", "",
+             "| updates | " + " | ".join(header for header, _ in columns) + " |", "|---:|" + "---:|" * len(columns)]
+    lines += [f"| {u:,} | " + " | ".join(cells.get(u, "") for _, cells in columns) + " |" for u in updates]
+    lines += ["", f"Crossover: {crossover_reading(ratios)}. Extrapolated: where the least-squares line of the ratio "
+              "against ln(updates), fitted to the validations of the last half of the updates reached, reaches 1.", ""]
+    finished = {key: result for key, result in own.items() if not result["partial"]}
+    if finished:
+        lines += crossover_test_lines(finished)
+    figure = records.page.with_name(f"{records.page.stem}_crossover_{corpus}.png")
+    skeleton.plot_curves(figure, crossover_panels(results, corpus))
+    return lines + [f"![crossover, {title}]({figure.name})", ""]
+
+
+def mean_and_half_spread(values: List[float]) -> Tuple[float, float]:
+    return sum(values) / len(values), (max(values) - min(values)) / 2
+
+
+def crossover_test_lines(finished: Dict[Tuple[str, int], Dict]) -> List[str]:
+    """Test perplexity and loss by position of a corpus's finished runs, against band + bias of the same seed."""
+    band_arm, fmm_arm = CROSSOVER_PAIR
+    ordered = [(arm, seed) for seed in CROSSOVER_SEEDS for arm in CROSSOVER_ARMS if (arm, seed) in finished]
+    spans = bucket_columns([finished[key] for key in ordered], "position_loss")
+    lines = [f"At the end: `checkpoint_best.pt` (the lowest valid perplexity, at the update shown) by `fairseq-eval-lm`; loss "
+             f"by position (`fmm-position-loss`, test) minus {CROSSOVER_ARMS[band_arm]}'s of the same seed, in nats.", "",
+             "| model | seed | updates | best at | train peak MiB | valid ppl | test ppl | test / band + bias | "
+             + " | ".join(f"Δ {a}-{b}" for a, b in spans) + " |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(spans)]
+    for arm, seed in ordered:
+        result, band = finished[(arm, seed)], finished.get((band_arm, seed))
+        points = valid_points(result)
+        best = min(points, key=points.get)
+        own, base = position_losses(result), position_losses(band) if band else {}
+        ratio = f"{result['test']['ppl'] / band['test']['ppl']:.3f}" if band else "–"
+        lines.append(f"| {CROSSOVER_ARMS[arm]} | {seed} | {result['updates']:,} | {best:,} | {number(result['train_peak_mib'], 0)} | "
+                     f"{result['valid']['ppl']:.2f} | {result['test']['ppl']:.2f} | {ratio} | "
+                     + " | ".join(f"{own[s] - base[s]:+.3f}" if s in own and s in base else "" for s in spans) + " |")
+    pairs = [seed for seed in CROSSOVER_SEEDS if (band_arm, seed) in finished and (fmm_arm, seed) in finished]
+    if len(pairs) == len(CROSSOVER_SEEDS):
+        (fmm, fmm_spread), (band, band_spread) = (mean_and_half_spread([finished[(arm, seed)]["test"]["ppl"] for seed in pairs])
+                                                  for arm in (fmm_arm, band_arm))
+        deltas = [sum(position_losses(finished[(fmm_arm, seed)])[s] - position_losses(finished[(band_arm, seed)])[s]
+                      for seed in pairs) / len(pairs) for s in spans]
+        lines += ["", f"Mean of the {len(pairs)} seeds (± half their spread): {CROSSOVER_ARMS[fmm_arm]} {fmm:.2f} ± "
+                  f"{fmm_spread:.2f}, {CROSSOVER_ARMS[band_arm]} {band:.2f} ± {band_spread:.2f}: **{fmm / band:.3f}×**; by "
+                  "position, Δ of the means: " + ", ".join(f"{a}-{b} {d:+.3f}" for (a, b), d in zip(spans, deltas)) + "."]
+    return lines + [""]
+
+
 def curves(records: Records) -> List[Panel]:
     panels = []
     recall = by_kind(records, "recall")
@@ -465,8 +777,10 @@ def report(records: Records) -> List[str]:
         *lm_section(records, "docs"),
         *extrapolation_section(records),
     ]
-    if records.runs and budget is not None:
+    if curves(records):
         lines += [f"![recall, loss by position, extrapolation]({records.curves.name})", ""]
+    lines += crossover_section(records)
+    if records.runs:
         calibrations = by_kind(records, "calibration")
         if calibrations:
             lines += ["## Calibration (seconds per update at 2,048 tokens, one thread)", ""]
@@ -477,10 +791,10 @@ def report(records: Records) -> List[str]:
                     lines.append(f"- {corpus}: " + ", ".join(f"{name} {cost:.2f}" for name, cost in sorted(costs.items())) + equal)
             lines += ["- budgeted as another arm (the in-band bias costs nothing measurable per update): "
                       + ", ".join(f"{arm} as {base}" for arm, base in TIMED_AS.items()), ""]
-        lines += ["## Exact commands", ""]
-        for name, r in records.runs.items():
-            if "command" in r and r.get("kind") != "calibration":
-                lines.append(f"- `{name}`: `{r['command']}`")
+        commands = [f"- `{name}`: `{r['command']}`" for name, r in records.runs.items()
+                    if "command" in r and r.get("kind") not in ("calibration", "crossover")]  # the crossover's: in its section
+        if commands:
+            lines += ["## Exact commands", "", *commands]
         example = next((r for r in records.runs.values() if r.get("kind") == "lm"), None)
         if example:
             lines += ["", "Scored with, e.g.:", "", f"    {example['test']['command']}", f"    {example['position_loss']['command']}"]
@@ -500,6 +814,10 @@ def main(argv=None) -> int:
     parser.add_argument("--recall-updates", type=positive_int, default=Budget.recall_updates)
     parser.add_argument("--extrapolation-updates", type=positive_int, default=Budget.extrapolation_updates)
     parser.add_argument("--calibration-updates", type=positive_int, default=Budget.calibration_updates)
+    parser.add_argument("--crossover-updates", type=positive_int, default=Budget.crossover_updates,
+                        help="most updates of each crossover run (default %(default)s); a stopped run resumes")
+    parser.add_argument("--validate-every", type=positive_int, default=Budget.validate_every,
+                        help="updates between validations (and interval checkpoints) of every run (default %(default)s)")
     parser.add_argument("--long-tokens", type=positive_int, default=Budget.long_tokens, help="tokens per sample of code/docs")
     parser.add_argument("--extrapolation-tokens", type=positive_int, default=Budget.extrapolation_tokens,
                         help="tokens per sample the extrapolate stage trains with")
@@ -520,7 +838,8 @@ def main(argv=None) -> int:
                     extrapolation_updates=args.extrapolation_updates, recall_data=relative(args.recall_data),
                     code_data=relative(args.code_data), docs_data=relative(args.docs_data), arms=arms,
                     long_tokens=args.long_tokens, extrapolation_tokens=args.extrapolation_tokens,
-                    tokens_per_update=args.tokens_per_update)
+                    tokens_per_update=args.tokens_per_update, crossover_updates=args.crossover_updates,
+                    validate_every=args.validate_every)
     if args.model_size:
         budget.model_size = args.model_size.split()
     if args.eval_lengths:
@@ -529,19 +848,23 @@ def main(argv=None) -> int:
     recorded = {r.get("arm") for r in Records(args.docs).runs.values()}
     shown = [arm for arm in ARMS if arm in recorded or arm in arms]
     command = (f"python {SCRIPT} --minutes {budget.minutes:g} --recall-updates {budget.recall_updates} "
-               f"--extrapolation-updates {budget.extrapolation_updates} --parallel {args.parallel}"
-               + (f" --only {','.join(shown)}" if len(shown) < len(ARMS) else ""))
+               f"--extrapolation-updates {budget.extrapolation_updates} --crossover-updates {budget.crossover_updates} "
+               + (f"--validate-every {budget.validate_every} " if budget.validate_every != Budget.validate_every else "")
+               + f"--parallel {args.parallel}" + (f" --only {','.join(shown)}" if len(shown) < len(ARMS) else ""))
+    record_crossover_progress(args.docs, args.out_root)  # the page shows unfinished runs as far as they got
     if not args.report_only:
         chosen = args.stages or [stage.name for stage in STAGES]
         if "recall" in chosen and not (args.recall_data / "recall.json").exists():
             skeleton.prepare_data("fmm-prepare-recall", *RECALL_PROBE, "--destdir", args.recall_data)
         for corpus, builder in CORPORA.items():
             data = ROOT / budget.data(corpus)
-            if set(chosen) & {corpus, "calibrate", "seeds", "extrapolate" if corpus == "docs" else corpus} and not (data / "dict.txt").exists():
+            if set(chosen) & {corpus, "calibrate", "seeds", "crossover", "extrapolate" if corpus == "docs" else corpus} and not (data / "dict.txt").exists():
                 skeleton.prepare_data(builder, "--destdir", data)
     study = Study("Long context: where the far field pays, and models trained short run long", SCRIPT, STAGES,
                   runs=runs, score=score, report=report, curves=curves)
-    return skeleton.run_study(study, args, asdict(budget), command)
+    status = skeleton.run_study(study, args, asdict(budget), command)
+    record_crossover_progress(args.docs, args.out_root)  # drops the runs that finished
+    return status
 
 
 if __name__ == "__main__":
