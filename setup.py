@@ -26,7 +26,8 @@ def compiled_kernels():
                 print(f"fmm_attention: the compiled CPU kernels could not be built ({error}); the torch path will run")
 
     flags = ["-O3", "-march=native", "-fopenmp"]
-    kernels = CppExtension("fmm_attention._cpu", ["fmm_attention/csrc/band.cpp"], extra_compile_args=flags,
+    sources = [f"fmm_attention/csrc/{name}.cpp" for name in ("module", "band", "far")]
+    kernels = CppExtension("fmm_attention._cpu", sources, extra_compile_args=flags,
                            extra_link_args=["-fopenmp"])
     return {"ext_modules": [kernels], "cmdclass": {"build_ext": OptionalBuildExtension}}
 

@@ -23,6 +23,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
+from . import compiled as kernels
 from .chunking import Chunks, check_chunk_size
 from .config import DEFAULT_EPS
 from .feature_maps import FeatureMap, apply_feature_map
@@ -308,8 +309,10 @@ def mean_linear_attention(
     skip: int = 0,
     initial_state: Optional[torch.Tensor] = None,
     output_final_state: bool = False,
+    compiled: bool = False,
 ):
-    """The far field: linear attention with each map, averaged over the maps.
+    """The far field: linear attention with each map, averaged over the maps (``compiled``: causal
+    attention by the compiled CPU kernels where they take the inputs and maps).
 
     Args:
         q: (batch, heads, length, head_dim).
@@ -337,9 +340,13 @@ def mean_linear_attention(
         decay = q.new_ones(q.shape[1])
     if initial_state is None:
         initial_state = empty_far_state(q.shape[0], q.shape[1], len(feature_maps), k.shape[-1], v.shape[-1], q)
-    out, state = _causal_far_field(
-        q, k, v, tuple(feature_maps), key_padding_mask, chunk_size, normalize_features, eps, decay, initial_state
-    )
+    codes = kernels.map_codes(feature_maps) if compiled and kernels.runs(q) else None
+    if codes is not None:
+        out, state = kernels.causal_far_field(q, k, v, codes, key_padding_mask, normalize_features, eps, decay, initial_state)
+    else:
+        out, state = _causal_far_field(
+            q, k, v, tuple(feature_maps), key_padding_mask, chunk_size, normalize_features, eps, decay, initial_state
+        )
     return (out, state) if output_final_state else out
 
 
@@ -398,9 +405,11 @@ def far_step(
     normalize_features: bool = True,
     eps: float = DEFAULT_EPS,
     decay: Optional[torch.Tensor] = None,
+    compiled: bool = False,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """The recurrent form of the causal far field, one query: [S | z] <- g [S | z] + phi(k) [v | 1],
-    then the mean over maps of phi(q).S / (phi(q).z + eps).
+    then the mean over maps of phi(q).S / (phi(q).z + eps) (``compiled``: by the compiled CPU kernels
+    where they take the inputs and maps).
 
     Args:
         q: (batch, heads, 1, head_dim); k, v: the key joining the state, (batch, heads, 1, d), or
@@ -410,6 +419,12 @@ def far_step(
     Returns:
         (batch, heads, 1, value_dim) and the new state.
     """
+    codes = kernels.map_codes(feature_maps) if compiled and kernels.runs(q) else None
+    if codes is not None:
+        if not k.shape[2]:  # no key joins: a padded one decays the state all the same
+            k, v = q.new_zeros(q.shape), q.new_zeros(q.shape[:3] + v.shape[3:])
+            key_padding_mask = torch.ones(q.shape[0], 1, dtype=torch.bool, device=q.device)
+        return kernels.causal_far_field(q, k, v, codes, key_padding_mask, normalize_features, eps, decay, state)
     phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)  # b h r 1 d
     if decay is not None:
         state = state * decay.to(state.dtype).view(1, -1, 1, 1, 1)

@@ -19,7 +19,7 @@ O(w + r * d^2) numbers however many tokens came before. ``fmm_attention`` with `
 ``fmm_attention_step`` is the recurrent form for one token; both give what the whole sequence gives.
 
 **Backend.** ``config.backend`` picks who computes it: ``torch`` (this package's pure-torch math, any
-device), ``compiled`` (the band by the C++ CPU kernels of ``compiled``, the rest by torch), ``triton``
+device), ``compiled`` (the band and the causal far field by the C++ CPU kernels of ``compiled``), ``triton``
 (the fused GPU kernels of ``fmm_attention.triton``, whole sequences; states by torch) or ``auto``
 (Triton for CUDA tensors of fp16/bf16/fp32 when Triton is installed and computes the config, the
 compiled kernels for CPU tensors when built, torch otherwise).
@@ -142,6 +142,7 @@ def fmm_attention(
         far = mean_linear_attention(
             q, k, v, resolve_feature_maps(config.feature_maps), config.causal, key_padding_mask, config.chunk_size,
             config.normalize_features, config.eps, decay, config.far_skip, state.get("far_state"), continuing,
+            compiled=uses_compiled(config, q),
         )
         if continuing:
             far, far_state = far
@@ -169,15 +170,16 @@ def fmm_attention_step(
     if slopes is None and decay is None:
         slopes, decay = head_constants(config, q.shape[1], q)
     keys, values, padding = _after_kept(state, k, v, key_padding_mask)
+    compiled = uses_compiled(config, q)
     out = far_state = None
     if config.has_near:
-        out = near_weight * band_step(q, keys, values, padding, config.bandwidth, slopes=slopes)
+        out = near_weight * band_step(q, keys, values, padding, config.bandwidth, slopes=slopes, compiled=compiled)
     if config.has_far:
         position = keys.shape[2] - 1 - config.far_skip  # of the key joining the far field (none before the first)
         joining = slice(position, position + 1) if position >= 0 else slice(0, 0)
         far, far_state = far_step(
             q, keys[:, :, joining], values[:, :, joining], state["far_state"], resolve_feature_maps(config.feature_maps),
-            None if padding is None else padding[:, joining], config.normalize_features, config.eps, decay,
+            None if padding is None else padding[:, joining], config.normalize_features, config.eps, decay, compiled,
         )
         out = far_weight * far if out is None else torch.addcmul(out, far_weight, far)
     return out, _state_after(config, keys, values, padding, far_state)

@@ -256,12 +256,17 @@ def band_step(
     bandwidth: int,
     scale: Optional[float] = None,
     slopes: Optional[torch.Tensor] = None,
+    compiled: bool = False,
 ) -> torch.Tensor:
     """The near field of one causal query, which attends to the last ``bandwidth`` of ``keys`` (its own
     key last). q: (batch, heads, 1, d); keys/values: (batch, heads, m, d); padding: (batch, m) bool,
-    or None when no key is padded (then it is a plain softmax); slopes: (heads,) relative bias."""
+    or None when no key is padded (then it is a plain softmax); slopes: (heads,) relative bias;
+    ``compiled``: by the compiled CPU kernels where they take the inputs."""
     scale = q.shape[-1] ** -0.5 if scale is None else scale
     keys, values = keys[:, :, -bandwidth:], values[:, :, -bandwidth:]
+    if compiled and kernels.runs(q):
+        return kernels.band_attention(q, keys, values, bandwidth, True, None if padding is None else padding[:, -bandwidth:],
+                                      scale, slopes)
     scores = (q * scale) @ keys.transpose(-1, -2)  # b h 1 w
     if slopes is not None:
         distance = torch.arange(keys.shape[2] - 1, -1, -1, device=q.device, dtype=scores.dtype)  # the own key last

@@ -10,7 +10,7 @@
 // from which the backward recomputes p_ij = exp(s_ij - lse_i): O(N w d) time, O(N) memory beyond
 // q, k, v. (batch, head) pairs run in parallel; inside one, rows run in order, so the backward's
 // sums into dk, dv need no atomics.
-#include <torch/extension.h>
+#include "kernels.h"
 
 #include <ATen/Parallel.h>
 
@@ -19,6 +19,7 @@
 #include <limits>
 #include <vector>
 
+namespace fmm_cpu {
 namespace {
 
 template <typename T>
@@ -136,7 +137,7 @@ void backward_kernel(const Band& band, int64_t pairs, int64_t heads, const T* gr
   });
 }
 
-Band make_band(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t bandwidth, bool causal) {
+Band make_band(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t bandwidth, bool causal) {
   TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "q, k, v must be (batch, heads, length, dim)");
   TORCH_CHECK(q.is_contiguous() && k.is_contiguous() && v.is_contiguous(), "q, k, v must be contiguous");
   TORCH_CHECK(q.scalar_type() == k.scalar_type() && q.scalar_type() == v.scalar_type(), "q, k, v must share a dtype");
@@ -148,29 +149,23 @@ Band make_band(const torch::Tensor& q, const torch::Tensor& k, const torch::Tens
   return Band{length, keys, earlier, bandwidth - 1, causal ? 0 : bandwidth - 1, q.size(3), v.size(3)};
 }
 
-const bool* padding_pointer(const c10::optional<torch::Tensor>& padding, int64_t batch, int64_t keys) {
-  if (!padding.has_value()) return nullptr;
-  TORCH_CHECK(padding->scalar_type() == torch::kBool && padding->is_contiguous() && padding->dim() == 2 &&
-                  padding->size(0) == batch && padding->size(1) == keys,
-              "key_padding_mask must be a contiguous (batch, keys) bool tensor");
-  return padding->data_ptr<bool>();
-}
-
 template <typename T>
-const T* slopes_pointer(const c10::optional<torch::Tensor>& slopes, int64_t heads) {
+const T* slopes_pointer(const c10::optional<at::Tensor>& slopes, int64_t heads) {
   if (!slopes.has_value()) return nullptr;
   TORCH_CHECK(slopes->is_contiguous() && slopes->numel() == heads, "slopes must be (heads,) and contiguous");
   return slopes->data_ptr<T>();
 }
 
-std::vector<torch::Tensor> band_forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                        const c10::optional<torch::Tensor>& padding,
-                                        const c10::optional<torch::Tensor>& slopes, int64_t bandwidth, bool causal,
+}  // namespace
+
+std::vector<at::Tensor> band_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                        const c10::optional<at::Tensor>& padding,
+                                        const c10::optional<at::Tensor>& slopes, int64_t bandwidth, bool causal,
                                         double scale) {
   const Band band = make_band(q, k, v, bandwidth, causal);
   const int64_t batch = q.size(0), heads = q.size(1);
-  auto out = torch::empty({batch, heads, band.length, band.value_dim}, v.options());
-  auto lse = torch::empty({batch, heads, band.length}, q.options());
+  auto out = at::empty({batch, heads, band.length, band.value_dim}, v.options());
+  auto lse = at::empty({batch, heads, band.length}, q.options());
   const bool* padded = padding_pointer(padding, batch, band.keys);
   AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "band_forward", [&] {
     TORCH_CHECK(!slopes.has_value() || slopes->scalar_type() == q.scalar_type(), "slopes must have q's dtype");
@@ -181,17 +176,17 @@ std::vector<torch::Tensor> band_forward(const torch::Tensor& q, const torch::Ten
   return {out, lse};
 }
 
-std::vector<torch::Tensor> band_backward(const torch::Tensor& grad_out, const torch::Tensor& q, const torch::Tensor& k,
-                                         const torch::Tensor& v, const torch::Tensor& lse,
-                                         const c10::optional<torch::Tensor>& padding,
-                                         const c10::optional<torch::Tensor>& slopes, int64_t bandwidth, bool causal,
+std::vector<at::Tensor> band_backward(const at::Tensor& grad_out, const at::Tensor& q, const at::Tensor& k,
+                                         const at::Tensor& v, const at::Tensor& lse,
+                                         const c10::optional<at::Tensor>& padding,
+                                         const c10::optional<at::Tensor>& slopes, int64_t bandwidth, bool causal,
                                          double scale) {
   const Band band = make_band(q, k, v, bandwidth, causal);
   TORCH_CHECK(grad_out.is_contiguous() && grad_out.scalar_type() == q.scalar_type(), "grad_out must be contiguous, q's dtype");
   const int64_t batch = q.size(0), heads = q.size(1);
-  auto grad_q = torch::empty_like(q);
-  auto grad_k = torch::zeros_like(k);
-  auto grad_v = torch::zeros_like(v);
+  auto grad_q = at::empty_like(q);
+  auto grad_k = at::zeros_like(k);
+  auto grad_v = at::zeros_like(v);
   const bool* padded = padding_pointer(padding, batch, band.keys);
   AT_DISPATCH_FLOATING_TYPES(q.scalar_type(), "band_backward", [&] {
     backward_kernel<scalar_t>(band, batch * heads, heads, grad_out.data_ptr<scalar_t>(), q.data_ptr<scalar_t>(),
@@ -202,10 +197,4 @@ std::vector<torch::Tensor> band_backward(const torch::Tensor& grad_out, const to
   return {grad_q, grad_k, grad_v};
 }
 
-}  // namespace
-
-PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "FMM attention's compiled CPU kernels (fmm_attention.compiled)";
-  m.def("band_forward", &band_forward, "banded softmax attention: (out, lse)");
-  m.def("band_backward", &band_backward, "its gradients: (grad_q, grad_k, grad_v)");
-}
+}  // namespace fmm_cpu

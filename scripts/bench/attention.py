@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from fmm_attention import FMMConfig, fmm_attention
+from fmm_attention import FMMConfig, compiled, fmm_attention
 from fmm_attention.config import DEFAULT_EPS
 from fmm_attention.chunking import CHUNKS_PER_BLOCK
 from fmm_attention.feature_maps import apply_feature_map, resolve_feature_maps
@@ -47,17 +47,22 @@ from fmm_tools.plotting import pyplot
 
 BANDWIDTH = 20
 FEATURE_MAP_NAMES = ("elu", "elu_flip")
-FMM_SETTINGS = {  # FMMConfig fields of the methods computed by this package
-    "seed_dense": dict(bandwidth=BANDWIDTH, feature_maps=FEATURE_MAP_NAMES),
+FIELDS = {  # the FMM methods' fields: both, near only, far only
     "fmm": dict(bandwidth=BANDWIDTH, feature_maps=FEATURE_MAP_NAMES),
     "band": dict(bandwidth=BANDWIDTH, feature_maps=()),
     "linear": dict(bandwidth=0, feature_maps=FEATURE_MAP_NAMES),
+}
+FMM_SETTINGS = {  # FMMConfig fields of the methods computed by this package: the torch path and the compiled kernels
+    "seed_dense": dict(FIELDS["fmm"], backend="torch"),
+    **{name: dict(fields, backend="torch") for name, fields in FIELDS.items()},
+    **{f"{name}_compiled": dict(fields, backend="compiled") for name, fields in FIELDS.items()},
 }
 NEAR_WEIGHT, FAR_WEIGHT = 0.5, 1.0
 FAST_TRANSFORMERS_MASK_FILL = -1e24  # the finite "minus infinity" fast-transformers itself uses
 START_UP_LENGTH = 64  # a worker first runs its method once at this N, measuring nothing
 CHUNK = 64  # FMMConfig's default chunk_size, which the fmm methods use
-COUNTED_METHODS = ("sdpa_causal", "fmm", "band", "linear", "bmm")  # those matrix_product_flops counts
+COUNTED_METHODS = ("sdpa_causal", "fmm", "band", "linear", "fmm_compiled", "band_compiled", "linear_compiled", "bmm")
+FMM_METHODS = ("fmm", "fmm_compiled")  # the rows of the time ratios
 
 METHODS = {
     "fairseq_mha": "fairseq.modules.MultiheadAttention(self_attention=True) on N x 1 x (heads*head_dim) input, "
@@ -72,6 +77,10 @@ METHODS = {
     f"causal linear attention for elu and elu_flip, blended with per-channel weights: O(N) time and memory",
     "band": f"near field only: fmm_attention with bandwidth {BANDWIDTH} and no feature maps",
     "linear": "far field only: fmm_attention with bandwidth 0 and maps elu, elu_flip",
+    "fmm_compiled": "fmm with backend 'compiled': the band and the causal far field by the C++ CPU kernels "
+    "(fmm_attention/csrc; the far field in its recurrent form, no chunk products)",
+    "band_compiled": "band with backend 'compiled'",
+    "linear_compiled": "linear with backend 'compiled'",
     "fast_transformers": f"pytorch-fast-transformers doing fmm's work: causal_dot_product (its CPU kernel) once per "
     f"map (elu, elu_flip) with the same sum-normalised features and denominators, plus local_dot_product / "
     f"local_weighted_average with local_context {2 * BANDWIDTH - 1}. Its local window is centred, so causality "
@@ -214,7 +223,7 @@ def build_method(method: str, length: int, heads: int, head_dim: int):
     leaves = [q, k, v, near_weight, far_weight]
     if method == "fast_transformers":
         return leaves, lambda: fast_transformers_fmm(q, k, v, near_weight, far_weight, BANDWIDTH, DEFAULT_EPS)
-    config = FMMConfig(causal=True, backend="torch", **FMM_SETTINGS[method])
+    config = FMMConfig(causal=True, **FMM_SETTINGS[method])
     if method == "seed_dense":
         return leaves, lambda: dense_fmm_attention(q, k, v, config, near_weight, far_weight)
     return leaves, lambda: fmm_attention(q, k, v, config, near_weight, far_weight)
@@ -320,7 +329,8 @@ def run_benchmark(args):
         for length in args.lengths:
             row = {"method": method, "length": length, "forward_ms": None, "forward_backward_ms": None,
                    "peak_memory_mib": None}
-            if method == "fast_transformers" and not fast_transformers_installed():
+            if (method == "fast_transformers" and not fast_transformers_installed()) or (
+                    method.endswith("_compiled") and compiled.unavailable_reason()):
                 row["status"] = "not installed"
             elif stopped is not None:
                 row["status"] = f"skipped: {stopped[0]} at N={stopped[1]}"
@@ -347,8 +357,11 @@ def matrix_product_flops(method: str, length: int, heads: int, head_dim: int):
     q's, k's and v's gradients). linear, per map: the four per-chunk products forward (phi(k)^T W,
     phi(q) phi(k)^T, scores W, phi(q) P, with W = [v, 1] of width e = d + 1) and the prefix sums over
     the chunks of each block (one triangular product), all recomputed backward, and eight gradient
-    products plus the gradient's suffix sums. tests/tools/test_bench_attention.py checks these counts
-    against torch's FlopCounterMode.
+    products plus the gradient's suffix sums; the whole chunks first, the rest as one chunk of its own
+    (tests/tools/test_bench_attention.py checks these counts against torch's FlopCounterMode). The
+    compiled kernels' arithmetic, counted the same way: band, per query its keys (w, fewer at the start)
+    by two products forward and five backward; linear, per map and position, the state's update and
+    read (2 d e each) forward, and backward the update, read and S u again, then D's update, D w and D^T k.
     """
     d, e, chunk = head_dim, head_dim + 1, min(CHUNK, length)
     chunks = -(-length // chunk)
@@ -365,13 +378,24 @@ def matrix_product_flops(method: str, length: int, heads: int, head_dim: int):
         band = (4 * n * window * d, 14 * n * window * d)
     if method in ("fmm", "linear"):
         maps = len(FEATURE_MAP_NAMES)
-        forward = 4 * d * e + 2 * chunk * d + 2 * chunk * e
-        per_block = CHUNKS_PER_BLOCK
-        block_sizes = [min(per_block, chunks - first) for first in range(0, chunks, per_block)]
-        prefix_sums = 2 * sum(size * size for size in block_sizes) * d * e * heads  # per map and pass
-        linear = (maps * (n * forward + prefix_sums),
-                  maps * (n * (2 * forward + 4 * chunk * e + 4 * chunk * d + 8 * d * e) + 3 * prefix_sums))
+        whole = length - length % chunk  # whole chunks, then the rest as one chunk of its own
+        for positions, size in ((whole, chunk), (length - whole, length - whole)):
+            if not positions:
+                continue
+            count = positions // size
+            forward = 4 * d * e + 2 * size * d + 2 * size * e
+            block_sizes = [min(CHUNKS_PER_BLOCK, count - first) for first in range(0, count, CHUNKS_PER_BLOCK)]
+            prefix_sums = 2 * sum(blocks * blocks for blocks in block_sizes) * d * e * heads  # per map and pass
+            linear = (linear[0] + maps * (positions * heads * forward + prefix_sums),
+                      linear[1] + maps * (positions * heads * (2 * forward + 4 * size * e + 4 * size * d + 8 * d * e)
+                                          + 3 * prefix_sums))
     if method in ("fmm", "band", "linear"):
+        return band[0] + linear[0], band[1] + linear[1]
+    if method in ("fmm_compiled", "band_compiled", "linear_compiled"):
+        keys = heads * sum(min(i + 1, BANDWIDTH) for i in range(length))  # (query, key) pairs in the band
+        band = (4 * keys * d, 14 * keys * d) if method != "linear_compiled" else (0, 0)
+        positions = heads * length * len(FEATURE_MAP_NAMES)
+        linear = (4 * positions * d * e, 16 * positions * d * e) if method != "band_compiled" else (0, 0)
         return band[0] + linear[0], band[1] + linear[1]
     return None
 
@@ -415,26 +439,26 @@ def ok_value(rows_by_key, method: str, length: int, field: str):
     return row[field] if row is not None and row["status"] == "ok" else None
 
 
-def fmm_comparison_lines(args, rows_by_key):
-    """Markdown: forward+backward time of the other methods over fmm's at each N, and fmm's growth."""
-    lines = ["## forward+backward time ratios", ""]
+def fmm_comparison_lines(args, rows_by_key, fmm_method: str):
+    """Markdown: forward+backward time of the other methods over ``fmm_method``'s at each N, and its growth."""
+    lines = [f"## forward+backward time ratios to {fmm_method}", ""]
     for length in args.lengths:
-        fmm = ok_value(rows_by_key, "fmm", length, "forward_backward_ms")
+        fmm = ok_value(rows_by_key, fmm_method, length, "forward_backward_ms")
         ratios = []
-        for other in ("sdpa_causal", "seed_dense", "fast_transformers"):
+        for other in ("sdpa_causal", "seed_dense", "fast_transformers", *(m for m in FMM_METHODS if m != fmm_method)):
             value = ok_value(rows_by_key, other, length, "forward_backward_ms")
             if (other, length) in rows_by_key:
-                ratios.append(f"{other}/fmm {value / fmm:.2f}x" if value and fmm else f"{other}/fmm n/a")
+                ratios.append(f"{other}/{fmm_method} {value / fmm:.2f}x" if value and fmm else f"{other}/{fmm_method} n/a")
         if ratios:
             lines.append(f"- N={length}: " + ", ".join(ratios))
     growth = []
     for shorter, longer in zip(args.lengths, args.lengths[1:]):
-        before = ok_value(rows_by_key, "fmm", shorter, "forward_backward_ms")
-        after = ok_value(rows_by_key, "fmm", longer, "forward_backward_ms")
+        before = ok_value(rows_by_key, fmm_method, shorter, "forward_backward_ms")
+        after = ok_value(rows_by_key, fmm_method, longer, "forward_backward_ms")
         if before and after and longer != shorter:
             growth.append(f"{shorter}->{longer} x{(after / before) ** (1 / math.log2(longer / shorter)):.2f}")
     if growth:
-        lines += ["", "fmm forward+backward time growth per doubling of N (2.00 is linear): " + ", ".join(growth)]
+        lines += ["", f"{fmm_method} forward+backward time growth per doubling of N (2.00 is linear): " + ", ".join(growth)]
     return lines + [""]
 
 
@@ -466,8 +490,9 @@ def markdown_report(args, machine, rows) -> str:
             lines.append(f"| {length} | " + " | ".join(gflops_cell(args, rows_by_key, m, length) for m in rated) + " |")
         lines.append("")
 
-    if "fmm" in args.methods:
-        lines += fmm_comparison_lines(args, rows_by_key)
+    for fmm_method in FMM_METHODS:
+        if fmm_method in args.methods:
+            lines += fmm_comparison_lines(args, rows_by_key, fmm_method)
 
     failures = [row for row in rows if row["status"].startswith("failed")]
     lines += ["## Methods", ""] + [f"- `{m}`: {METHODS[m]}" for m in args.methods]

@@ -7,9 +7,12 @@ import pytest
 import torch
 
 from fmm_attention import FMMConfig, FMMOptionError, compiled, fmm_attention
-from fmm_attention.config import alibi_slopes
+from fmm_attention import far
+from fmm_attention.config import alibi_slopes, decay_rates
+from fmm_attention.far import far_step, mean_linear_attention
+from fmm_attention.feature_maps import FEATURE_MAPS, resolve_feature_maps
 from fmm_attention.fmm import check_backend, uses_compiled
-from fmm_attention.naive import dense_band_attention, dense_fmm_attention
+from fmm_attention.naive import dense_band_attention, dense_fmm_attention, dense_linear_attention
 from fmm_attention.near import band_attention
 from inputs import blend_weights, qkv, ragged_padding
 
@@ -19,10 +22,12 @@ SHAPES = [(1, 1), (7, 3), (37, 5), (64, 20), (50, 1), (100, 20)]  # (length, ban
 
 @pytest.fixture
 def no_torch_band(monkeypatch):
-    """The chunked torch band fails if reached: what passes was computed by the compiled kernels."""
+    """The chunked torch band and causal far field fail if reached: what passes was computed by the
+    compiled kernels."""
     from fmm_attention import near
 
     monkeypatch.setattr(near, "_BandAttentionFunction", None)
+    monkeypatch.setattr(far, "_CausalFarFieldFunction", None)
 
 
 @pytest.mark.parametrize("causal", [True, False])
@@ -57,6 +62,55 @@ def test_band_from_earlier_keys_matches_the_whole(no_torch_band):
         torch.testing.assert_close(got, whole[:, :, 20:], rtol=1e-10, atol=1e-12)
 
 
+COMPILED_MAPS = sorted(compiled.MAP_CODES)
+
+
+@pytest.mark.parametrize("feature_map", COMPILED_MAPS)
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("horizons", [(), (2, 30)])
+def test_causal_far_field_matches_dense(feature_map, normalize, horizons, no_torch_band):
+    q, k, v = qkv(37)
+    padding = ragged_padding(2, 37)
+    phi, decay = FEATURE_MAPS[feature_map], decay_rates(horizons, 3)
+    got = mean_linear_attention(q, k, v, [phi], True, padding, 8, normalize, decay=decay, compiled=True)
+    want = dense_linear_attention(q, k, v, phi, True, padding, normalize, decay=decay)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("maps", [("elu", "elu_flip"), ("relu",), ("tanh",)])
+@pytest.mark.parametrize("normalize", [True, False])
+def test_causal_far_field_gradcheck_with_states(maps, normalize, no_torch_band):
+    """Gradients of q, k, v (dv != d) and the initial state, through the outputs and the final state."""
+    q, k = [t.requires_grad_() for t in qkv(13, heads=2, head_dim=4)[:2]]
+    v = torch.randn(2, 2, 13, 3, dtype=torch.float64, requires_grad=True)
+    initial = torch.rand(2, 2, len(maps), 4, 4, dtype=torch.float64, requires_grad=True)
+    padding = ragged_padding(2, 13)
+    feature_maps, decay = resolve_feature_maps(maps), decay_rates((2, 9), 2)
+    assert torch.autograd.gradcheck(
+        lambda q, k, v, initial: mean_linear_attention(q, k, v, feature_maps, True, padding, 4, normalize, decay=decay,
+                                                       initial_state=initial, output_final_state=True, compiled=True),
+        (q, k, v, initial),
+    )
+
+
+def test_recurrent_step_matches_the_torch_step():
+    q, k, v = qkv(1)
+    state = torch.rand(2, 3, 2, 8, 9, dtype=torch.float64)
+    maps, decay = resolve_feature_maps(["elu", "elu_flip"]), decay_rates((4, 64), 3)
+    padding = torch.tensor([[False], [True]])
+    for key, value, key_padding in ((k, v, padding), (k[:, :, :0], v[:, :, :0], None)):  # a key joins, or none does
+        want = far_step(q, key, value, state, maps, key_padding, decay=decay)
+        got = far_step(q, key, value, state, maps, key_padding, decay=decay, compiled=True)
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_maps_the_kernels_lack_stay_on_the_torch_path(monkeypatch):
+    monkeypatch.setattr(compiled, "causal_far_field", lambda *args: pytest.fail("compiled kernels reached"))
+    q, k, v = qkv(20)
+    assert compiled.map_codes(resolve_feature_maps(["elu", "softmax"])) is None
+    mean_linear_attention(q, k, v, resolve_feature_maps(["softmax"]), True, chunk_size=8, compiled=True)
+
+
 def test_fp32_matches_the_torch_path():
     q, k, v = [t.float() for t in qkv(300, heads=4, head_dim=16)]
     for causal in (True, False):
@@ -81,10 +135,13 @@ def test_fmm_uses_them_and_matches_dense(settings, no_torch_band):
 
 
 def test_dropout_and_half_precision_stay_on_the_torch_path(monkeypatch):
-    monkeypatch.setattr(compiled, "band_attention", lambda *args: pytest.fail("compiled kernels reached"))
+    for name in ("band_attention", "causal_far_field"):
+        monkeypatch.setattr(compiled, name, lambda *args: pytest.fail("compiled kernels reached"))
     q, k, v = qkv(40)
     band_attention(q, k, v, 4, True, None, 8, dropout_p=0.1, compiled=True)
-    band_attention(*(t.half() for t in (q, k, v)), 4, True, None, 8, compiled=True)
+    half = [t.half() for t in (q, k, v)]
+    band_attention(*half, 4, True, None, 8, compiled=True)
+    mean_linear_attention(*half, resolve_feature_maps(["elu"]), True, chunk_size=8, compiled=True)
 
 
 def test_without_the_extension_the_torch_path_runs_and_one_line_says_why():

@@ -1,4 +1,5 @@
-"""The near field, far field and their blend (torch path) against the dense O(N^2) references (float64)."""
+"""The near field, far field and their blend (torch path: backend 'torch') against the dense O(N^2)
+references (float64). The compiled CPU kernels: test_compiled.py; the Triton kernels: test_kernels.py."""
 import pytest
 import torch
 
@@ -59,7 +60,7 @@ BLENDS = {
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("per_channel", [True, False])
 def test_fmm_blend_matches_dense(name, causal, per_channel):
-    config = FMMConfig(causal=causal, chunk_size=16, **BLENDS[name])
+    config = FMMConfig(backend="torch", causal=causal, chunk_size=16, **BLENDS[name])
     q, k, v = qkv(45)
     padding = ragged_padding(2, 45)
     near_weight, far_weight = blend_weights(3, 8, per_channel)
@@ -70,7 +71,7 @@ def test_fmm_blend_matches_dense(name, causal, per_channel):
 
 def test_seed_lm_blend_is_pure_linear_attention_at_init():
     """Seed LM setting: w = 0 per channel, far weight 1 -> the mean of the two maps' linear attention."""
-    config = FMMConfig(bandwidth=20, feature_maps=("elu", "elu_flip"))
+    config = FMMConfig(backend="torch", bandwidth=20, feature_maps=("elu", "elu_flip"))
     q, k, v = qkv(30)
     out = fmm_attention(q, k, v, config, torch.zeros(3, 1, 8, dtype=torch.float64), torch.ones(3, 1, 1, dtype=torch.float64))
     elu, elu_flip = resolve_feature_maps(["elu", "elu_flip"])
@@ -82,7 +83,7 @@ def test_seed_lm_blend_is_pure_linear_attention_at_init():
 @pytest.mark.parametrize("chunks_per_block", [1, 16])
 def test_gradcheck(causal, chunks_per_block, monkeypatch):
     monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", chunks_per_block)
-    config = FMMConfig(bandwidth=3, feature_maps=("elu", "elu_flip"), causal=causal, chunk_size=4)
+    config = FMMConfig(backend="torch", bandwidth=3, feature_maps=("elu", "elu_flip"), causal=causal, chunk_size=4)
     q, k, v = [t.requires_grad_() for t in qkv(11, batch=2, heads=2, head_dim=4)]
     near_weight, far_weight = [t.requires_grad_() for t in blend_weights(2, 4, per_channel=True)]
     padding = ragged_padding(2, 11)
@@ -180,7 +181,7 @@ def test_fully_padded_rows_give_zero_and_finite_gradients():
     padding = torch.zeros(2, 12, dtype=torch.bool)
     padding[1] = True  # the whole second sequence is padding
     for causal in (True, False):
-        config = FMMConfig(bandwidth=4, causal=causal, chunk_size=5)
+        config = FMMConfig(backend="torch", bandwidth=4, causal=causal, chunk_size=5)
         out = fmm_attention(q, k, v, config, torch.ones(3, 1, 1, dtype=torch.float64), torch.ones(3, 1, 1, dtype=torch.float64), padding)
         assert torch.isfinite(out).all()
         assert out[1].abs().max() == 0
@@ -190,7 +191,7 @@ def test_fully_padded_rows_give_zero_and_finite_gradients():
 
 def test_fp16_long_input_stays_finite():
     q, k, v = qkv(4096, batch=1, heads=2, head_dim=16, dtype=torch.float16)
-    config = FMMConfig(bandwidth=20, chunk_size=64)
+    config = FMMConfig(backend="torch", bandwidth=20, chunk_size=64)
     out = fmm_attention(q, k, v, config, torch.full((2, 1, 16), 0.5, dtype=torch.float16), torch.ones(2, 1, 1, dtype=torch.float16))
     assert out.dtype == torch.float16
     assert torch.isfinite(out).all()
@@ -203,7 +204,7 @@ def test_value_size_may_differ_from_head_size(causal):
     q, k, _ = qkv(37)
     v = torch.randn(2, 3, 37, 5, dtype=torch.float64)
     padding = ragged_padding(2, 37)
-    config = FMMConfig(bandwidth=4, causal=causal, chunk_size=8)
+    config = FMMConfig(backend="torch", bandwidth=4, causal=causal, chunk_size=8)
     near_weight, far_weight = torch.full((3, 1, 1), 0.7, dtype=torch.float64), torch.ones(3, 1, 1, dtype=torch.float64)
     got = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
     torch.testing.assert_close(got, dense_fmm_attention(q, k, v, config, near_weight, far_weight, padding), rtol=1e-9, atol=1e-12)
@@ -221,7 +222,7 @@ VARIANTS = {  # the far field's variants (causal): outside the band, with a deca
 @pytest.mark.parametrize("length,bandwidth,chunk_size", [(45, 5, 8), (9, 3, 4), (70, 20, 16), (6, 10, 4)])
 def test_far_field_variants_match_dense(variant, length, bandwidth, chunk_size, monkeypatch):
     monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 2)
-    config = FMMConfig(bandwidth=bandwidth, chunk_size=chunk_size, **VARIANTS[variant])
+    config = FMMConfig(backend="torch", bandwidth=bandwidth, chunk_size=chunk_size, **VARIANTS[variant])
     q, k, v = qkv(length)
     padding = ragged_padding(2, length)
     near_weight, far_weight = blend_weights(3, 8, per_channel=True)
@@ -232,7 +233,7 @@ def test_far_field_variants_match_dense(variant, length, bandwidth, chunk_size, 
 
 def test_outside_band_far_field_sees_no_key_of_the_band():
     """A key inside every query's band changes the far field outside it nowhere."""
-    config = FMMConfig(bandwidth=4, feature_maps=("elu",), far_outside_band=True, chunk_size=8)
+    config = FMMConfig(backend="torch", bandwidth=4, feature_maps=("elu",), far_outside_band=True, chunk_size=8)
     q, k, v = qkv(20)
     zero = torch.zeros(3, 1, 1, dtype=torch.float64)
     base = fmm_attention(q, k, v, config, zero, torch.ones(3, 1, 1, dtype=torch.float64))
@@ -254,7 +255,7 @@ def test_decay_rates_span_the_horizons_geometrically():
 )
 def test_far_field_variants_gradcheck(variant, chunks_per_block, monkeypatch):
     monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", chunks_per_block)
-    config = FMMConfig(bandwidth=3, feature_maps=("elu", "elu_flip"), chunk_size=4, **VARIANTS[variant])
+    config = FMMConfig(backend="torch", bandwidth=3, feature_maps=("elu", "elu_flip"), chunk_size=4, **VARIANTS[variant])
     q, k, v = [t.requires_grad_() for t in qkv(13, batch=2, heads=2, head_dim=4)]
     near_weight, far_weight = [t.requires_grad_() for t in blend_weights(2, 4, per_channel=True)]
     padding = ragged_padding(2, 13)
@@ -268,7 +269,7 @@ def test_far_field_variants_gradcheck(variant, chunks_per_block, monkeypatch):
 def test_band_with_relative_bias_matches_dense(causal, length, bandwidth, chunk_size, monkeypatch):
     """In-band ALiBi: chunked, covering (SDPA) and dense agree, padding included; gradients exact."""
     monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 2)
-    config = FMMConfig(bandwidth=bandwidth, causal=causal, chunk_size=chunk_size, near_alibi=True)
+    config = FMMConfig(backend="torch", bandwidth=bandwidth, causal=causal, chunk_size=chunk_size, near_alibi=True)
     q, k, v = qkv(length)
     padding = ragged_padding(2, length)
     near_weight, far_weight = blend_weights(3, 8, per_channel=True)

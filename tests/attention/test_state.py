@@ -4,8 +4,14 @@ every configuration, padding included; the state stays bounded."""
 import pytest
 import torch
 
-from fmm_attention import FMMConfig, chunking, empty_state, fmm_attention, fmm_attention_step
+from fmm_attention import FMMConfig, chunking, compiled, empty_state, fmm_attention, fmm_attention_step
 from inputs import blend_weights, qkv, ragged_padding
+
+# every test runs on the torch path and on the compiled CPU kernels (where built)
+pytestmark = pytest.mark.parametrize("backend", [
+    "torch",
+    pytest.param("compiled", marks=pytest.mark.skipif(compiled.unavailable_reason() is not None, reason="not built")),
+])
 
 CONFIGS = {  # every far-field variant and the long-context options, each field alone
     "default": dict(bandwidth=4),
@@ -26,9 +32,9 @@ def pieces(x, cuts):
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 @pytest.mark.parametrize("cuts", [(1,), (7,), (8, 9), (3, 17, 29), (29,)])
-def test_pieces_with_states_passed_equal_the_whole(name, cuts, monkeypatch):
+def test_pieces_with_states_passed_equal_the_whole(name, cuts, backend, monkeypatch):
     monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 2)
-    config = FMMConfig(chunk_size=8, **CONFIGS[name])
+    config = FMMConfig(chunk_size=8, backend=backend, **CONFIGS[name])
     q, k, v = qkv(30)
     padding = ragged_padding(2, 30)
     padding[1, 9:12] = True  # padding inside a piece and across a cut
@@ -45,8 +51,8 @@ def test_pieces_with_states_passed_equal_the_whole(name, cuts, monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_recurrent_steps_equal_the_whole_and_keep_a_bounded_state(name):
-    config = FMMConfig(chunk_size=8, **CONFIGS[name])
+def test_recurrent_steps_equal_the_whole_and_keep_a_bounded_state(name, backend):
+    config = FMMConfig(chunk_size=8, backend=backend, **CONFIGS[name])
     q, k, v = qkv(30)
     padding = torch.zeros(2, 30, dtype=torch.bool)
     padding[0, 5:9] = True  # padding in the middle, as left-padded prompts would produce per step
@@ -67,9 +73,9 @@ def test_recurrent_steps_equal_the_whole_and_keep_a_bounded_state(name):
 
 
 @pytest.mark.parametrize("name", ["default", "split_decay_alibi", "linear_only"])
-def test_a_prompt_by_chunks_then_steps_equals_the_whole(name):
+def test_a_prompt_by_chunks_then_steps_equals_the_whole(name, backend):
     """Prefill (one chunked call) leaves the state that decoding continues from."""
-    config = FMMConfig(chunk_size=8, **CONFIGS[name])
+    config = FMMConfig(chunk_size=8, backend=backend, **CONFIGS[name])
     q, k, v = qkv(40)
     near_weight, far_weight = blend_weights(3, 8, per_channel=False)
     whole = fmm_attention(q, k, v, config, near_weight, far_weight)
@@ -84,11 +90,11 @@ def test_a_prompt_by_chunks_then_steps_equals_the_whole(name):
 
 
 @pytest.mark.parametrize("name", ["default", "split_decay_alibi", "decay"])
-def test_gradients_flow_through_the_state(name, monkeypatch):
+def test_gradients_flow_through_the_state(name, backend, monkeypatch):
     """The pieces' outputs and the final state are differentiable in q, k, v and the blend weights,
     through the states passed between pieces (a far field's tail chunk included)."""
     monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 1)
-    config = FMMConfig(chunk_size=4, **CONFIGS[name])
+    config = FMMConfig(chunk_size=4, backend=backend, **CONFIGS[name])
     q, k, v = [t.requires_grad_() for t in qkv(13, batch=2, heads=2, head_dim=4)]
     near_weight, far_weight = [t.requires_grad_() for t in blend_weights(2, 4, per_channel=True)]
     padding = ragged_padding(2, 13)
@@ -103,8 +109,8 @@ def test_gradients_flow_through_the_state(name, monkeypatch):
     assert torch.autograd.gradcheck(in_two_pieces, (q, k, v, near_weight, far_weight))
 
 
-def test_states_are_for_causal_layers_only():
-    config = FMMConfig(causal=False, chunk_size=8)
+def test_states_are_for_causal_layers_only(backend):
+    config = FMMConfig(causal=False, chunk_size=8, backend=backend)
     q, k, v = qkv(10)
     weight = torch.ones(3, 1, 1, dtype=torch.float64)
     with pytest.raises(ValueError, match="causal"):
