@@ -25,7 +25,7 @@ def compiled_kernels():
             except Exception as error:  # compiler missing or failing: the torch path still works
                 print(f"fmm_attention: the compiled CPU kernels could not be built ({error}); the torch path will run")
 
-    flags = ["-O3", "-march=native", "-fopenmp"]
+    flags = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
     sources = [f"fmm_attention/csrc/{name}.cpp" for name in ("module", "band", "far")]
     kernels = CppExtension("fmm_attention._cpu", sources, extra_compile_args=flags,
                            extra_link_args=["-fopenmp"])
