@@ -49,6 +49,7 @@ setup(
             "fmm-prepare-listops = fmm_tools.data.prepare_listops:main",
             "fmm-prepare-code = fmm_tools.data.prepare_code:main",
             "fmm-prepare-recall = fmm_tools.data.prepare_recall:main",
+            "fmm-prepare-mqar = fmm_tools.data.prepare_mqar:main",
             "fmm-prepare-long-docs = fmm_tools.data.prepare_long_docs:main",
             "fmm-evaluate-translation = fmm_tools.eval.evaluate_translation:main",
             "fmm-position-loss = fmm_tools.eval.position_loss:main",

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
-from .feature_maps import FEATURE_MAPS, resolve_feature_maps
+from .feature_maps import FEATURE_MAPS, feature_count, resolve_feature_maps
 
 BACKENDS = ("auto", "torch", "compiled", "triton")
 BLEND_GRANULARITIES = ("channel", "head")
@@ -94,7 +94,7 @@ def _at_least(minimum: float, meaning: str = "") -> Callable[[Any], Optional[str
 
 def _known_maps(names) -> Optional[str]:
     try:
-        resolve_feature_maps(names)
+        feature_count(resolve_feature_maps(names), 1)
     except ValueError as error:
         return str(error)
     return None
@@ -132,12 +132,13 @@ class FMMConfig:
         "depend on it)", "int", metavar="C", check=_at_least(1))
     normalize_features: bool = setting(
         True, "'sum': rescale phi(q), phi(k) to sum to 1 over features before linear attention (the paper's LM "
-        "setting)", "choice", option="feature_norm", choices={"sum": True, "none": False})
+        "setting; 'taylor', whose features are signed, needs 'none')", "choice", option="feature_norm",
+        choices={"sum": True, "none": False})
     eps: float = setting(DEFAULT_EPS, "added to the far field's normaliser", "float", option=None,
                          check=lambda eps: None if eps > 0 else f"must be > 0, got {eps}")
     backend: str = setting(
         "auto", "who computes the attention: 'torch' (pure torch, any device), 'compiled' (the C++ CPU kernels "
-        "built at install, for the band; fp32/fp64 CPU tensors), 'triton' (GPU kernels, whole sequences), or "
+        "built at install: band, causal far field, decoding step; fp32/fp64 CPU tensors), 'triton' (GPU kernels, whole sequences), or "
         "'auto' (Triton for CUDA fp16/bf16/fp32 tensors when Triton is installed, the compiled kernels for "
         "CPU tensors when built, else torch)", "choice", choices={name: name for name in BACKENDS},
         check=lambda name: None if name in BACKENDS else f"unknown backend {name!r}; choices: {', '.join(BACKENDS)}")
@@ -151,6 +152,14 @@ class FMMConfig:
     near_alibi: bool = setting(
         False, "a relative position bias inside the band, -m_h |i - j| with ALiBi's slopes: word order for "
         "models without absolute positions (--no-token-positional-embeddings), at any length", "flag")
+    far_feature_dim: int = setting(
+        0, "far field: D > 0 learns per head a (head_dim x D) projection of q and k for the far field only, "
+        "before its feature maps (Based: 16 with 'taylor', 153 features; Hedgehog: 'softmax,softmax_flip'); "
+        "0: the maps act on the heads' q, k", "int", metavar="D", check=_at_least(0))
+    train_min_bandwidth: int = setting(
+        0, "while training, each layer's forward pass draws its band width uniformly from [this, bandwidth] "
+        "(also the far field's skip outside the band), so that the far field learns to carry more (SWAX); "
+        "evaluation and decoding use the bandwidth; 0: off", "int", metavar="W", check=_at_least(0))
 
     def __post_init__(self):
         object.__setattr__(self, "feature_maps", tuple(self.feature_maps))
@@ -159,6 +168,17 @@ class FMMConfig:
         if self.bandwidth == 0 and not self.feature_maps:
             raise FMMOptionError(
                 "bandwidth", "0 together with no feature maps switches off both the near and the far field: nothing would attend"
+            )
+        if self.normalize_features and "taylor" in self.feature_maps:
+            raise FMMOptionError(
+                "normalize_features", "must be off with the feature map 'taylor': its features are signed, "
+                "they cannot be rescaled to sum to 1"
+            )
+        if self.far_feature_dim and not self.has_far:
+            raise FMMOptionError("far_feature_dim", "projects the far field's q, k: needs feature maps")
+        if self.train_min_bandwidth and not 1 <= self.train_min_bandwidth <= self.bandwidth:
+            raise FMMOptionError(
+                "train_min_bandwidth", f"must lie in [1, bandwidth = {self.bandwidth}] (0: off), got {self.train_min_bandwidth}"
             )
         if self.near_alibi and not self.has_near:
             raise FMMOptionError("near_alibi", "needs a band (bandwidth >= 1)")
@@ -180,6 +200,10 @@ class FMMConfig:
     def far_skip(self) -> int:
         """The most recent keys the far field does not see: w outside the band, else 0."""
         return self.bandwidth if self.far_outside_band else 0
+
+    def far_features(self, head_dim: int) -> int:
+        """F, the features per map of the far field of heads of ``head_dim`` (of ``far_feature_dim`` when it projects)."""
+        return feature_count(resolve_feature_maps(self.feature_maps), self.far_feature_dim or head_dim)
 
     @property
     def kept_keys(self) -> int:

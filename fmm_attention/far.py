@@ -10,10 +10,11 @@ Padded keys are removed by zeroing their features. The sums are kept in fp32 (or
 float64 inputs) whatever the input dtype.
 
 Causal attention has a state, per map [S | z] = [sum_j g^(.) phi(k_j) v_j^T | sum_j g^(.) phi(k_j)]
-over the keys seen so far, (batch, heads, maps, d, dv + 1) in the accumulation dtype: it may start
+over the keys seen so far, (batch, heads, maps, F, dv + 1) in the accumulation dtype, F the maps'
+features (``feature_maps.feature_count``: d, or 1 + d + d(d+1)/2 for ``taylor``): it may start
 from one (``initial_state``) and return the one after its keys (``output_final_state``), so that a
 sequence attended piece by piece, states passed on, equals the whole (gradients included). Two forms
-compute it: ``mean_linear_attention`` by chunks in O(N * d^2) (inside a chunk a masked
+compute it: ``mean_linear_attention`` by chunks in O(N * F * d) (inside a chunk a masked
 (chunk x chunk) product, across chunks the prefix sums), and ``far_step`` one token at a time (the
 recurrent form: add the key, read the state).
 Tensors are (batch, heads, length, head_dim); ``key_padding_mask`` is (batch, keys).
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from . import compiled as kernels
 from .chunking import Chunks, check_chunk_size
 from .config import DEFAULT_EPS
-from .feature_maps import FeatureMap, apply_feature_map
+from .feature_maps import FeatureMap, apply_feature_map, feature_count
 
 
 def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -41,7 +42,7 @@ def stacked_features(
     key_padding_mask: Optional[torch.Tensor],
     normalize: bool,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """phi_l(q), phi_l(k) for every map, as (batch, heads, maps, length, d) in the accumulation dtype.
+    """phi_l(q), phi_l(k) for every map, as (batch, heads, maps, length, F) in the accumulation dtype.
 
     Padded keys' features are 0, so they add nothing to any sum.
     """
@@ -139,7 +140,7 @@ class _ChunkedCausalFarField(Chunks):
         return self.values[:, :, block].contiguous()
 
     def features(self, phi, q_chunks, k_chunks, block: slice):
-        """phi(q) (not rescaled) and phi(k) (rescaled, 0 at padded keys) of a block, (b, h, n, c, d)."""
+        """phi(q) (not rescaled) and phi(k) (rescaled, 0 at padded keys) of a block, (b, h, n, c, F)."""
         phi_k = apply_feature_map(phi, k_chunks, self.normalize)
         if self.padded_keys is not None:
             phi_k = phi_k.masked_fill(self.padded_keys[:, :, block], 0.0)
@@ -157,7 +158,7 @@ class _ChunkedCausalFarField(Chunks):
         (keys weighted into their chunk's state), and u = (scores) W + g^(t+1) phi(q) P (numerators and
         normalisers, (b, h, n, c, dv+1)); also the state after the block."""
         decay = self.decay
-        chunk_states = decay.keys_into_state(phi_k).transpose(-1, -2) @ values  # b h n d dv+1
+        chunk_states = decay.keys_into_state(phi_k).transpose(-1, -2) @ values  # b h n F dv+1
         prefix = decay.sum_over_chunks(chunk_states, state_in, before=True)
         state_out = chunk_states[:, :, -1:] + decay.across_chunk(prefix[:, :, -1:])
         del chunk_states
@@ -266,9 +267,9 @@ class _CausalFarFieldFunction(torch.autograd.Function):
         )
 
 
-def empty_far_state(batch: int, heads: int, maps: int, head_dim: int, value_dim: int, like: torch.Tensor) -> torch.Tensor:
-    """The far field's state before any key: zeros, (batch, heads, maps, d, dv + 1) in the accumulation dtype."""
-    return torch.zeros(batch, heads, maps, head_dim, value_dim + 1, dtype=accumulation_dtype(like.dtype), device=like.device)
+def empty_far_state(batch: int, heads: int, maps: int, features: int, value_dim: int, like: torch.Tensor) -> torch.Tensor:
+    """The far field's state before any key: zeros, (batch, heads, maps, F, dv + 1) in the accumulation dtype."""
+    return torch.zeros(batch, heads, maps, features, value_dim + 1, dtype=accumulation_dtype(like.dtype), device=like.device)
 
 
 def _causal_far_field(q, k, v, feature_maps, key_padding_mask, chunk_size, normalize, eps, decay, state):
@@ -289,9 +290,9 @@ def _causal_far_field(q, k, v, feature_maps, key_padding_mask, chunk_size, norma
 
 
 def _bidirectional_from_features(phi_q, phi_k, values, eps: float) -> torch.Tensor:
-    """Non-causal linear attention over (..., length, d) features: one global state."""
-    state = phi_k.transpose(-1, -2) @ values  # ... d dv
-    normaliser = phi_k.sum(dim=-2, keepdim=True)  # ... 1 d
+    """Non-causal linear attention over (..., length, F) features: one global state."""
+    state = phi_k.transpose(-1, -2) @ values  # ... F dv
+    normaliser = phi_k.sum(dim=-2, keepdim=True)  # ... 1 F
     return (phi_q @ state) / ((phi_q * normaliser).sum(-1, keepdim=True) + eps)
 
 
@@ -326,7 +327,7 @@ def mean_linear_attention(
         output_final_state: also return [S | z] after the last key the queries saw.
     Returns:
         (batch, heads, length, value_dim), a query that sees no key giving 0; with
-        ``output_final_state`` also the state, (batch, heads, maps, head_dim, value_dim + 1).
+        ``output_final_state`` also the state, (batch, heads, maps, F, value_dim + 1).
     """
     check_chunk_size(chunk_size)
     if not causal:
@@ -339,7 +340,8 @@ def mean_linear_attention(
     if decay is None:
         decay = q.new_ones(q.shape[1])
     if initial_state is None:
-        initial_state = empty_far_state(q.shape[0], q.shape[1], len(feature_maps), k.shape[-1], v.shape[-1], q)
+        features = feature_count(feature_maps, k.shape[-1])
+        initial_state = empty_far_state(q.shape[0], q.shape[1], len(feature_maps), features, v.shape[-1], q)
     codes = kernels.map_codes(feature_maps) if compiled and kernels.runs(q) else None
     if codes is not None:
         out, state = kernels.causal_far_field(q, k, v, codes, key_padding_mask, normalize_features, eps, decay, initial_state)
@@ -414,7 +416,7 @@ def far_step(
     Args:
         q: (batch, heads, 1, head_dim); k, v: the key joining the state, (batch, heads, 1, d), or
             (batch, heads, 0, d) when none does (yet); key_padding_mask: (batch, 1) for that key.
-        state: [S | z], (batch, heads, maps, head_dim, value_dim + 1) in the accumulation dtype.
+        state: [S | z], (batch, heads, maps, F, value_dim + 1) in the accumulation dtype.
         decay: (heads,) rates g (None: 1).
     Returns:
         (batch, heads, 1, value_dim) and the new state.
@@ -425,7 +427,7 @@ def far_step(
             k, v = q.new_zeros(q.shape), q.new_zeros(q.shape[:3] + v.shape[3:])
             key_padding_mask = torch.ones(q.shape[0], 1, dtype=torch.bool, device=q.device)
         return kernels.causal_far_field(q, k, v, codes, key_padding_mask, normalize_features, eps, decay, state)
-    phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)  # b h r 1 d
+    phi_q, phi_k = stacked_features(feature_maps, q, k, key_padding_mask, normalize_features)  # b h r 1 F
     if decay is not None:
         state = state * decay.to(state.dtype).view(1, -1, 1, 1, 1)
     if k.shape[2]:

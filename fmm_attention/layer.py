@@ -6,10 +6,14 @@
 
 One set of q/k/v/out projections feeds both fields (as in the seed paper):
   out_proj(near_weight * band_softmax(q, k, v) + far_weight * mean_l linear_l(q, k, v))
-with learned blend weights (``BlendConfig``); a field that is off has no weight (None). The math
+with learned blend weights (``BlendConfig``); a field that is off has no weight (None). With
+``config.far_feature_dim`` = d' > 0 the far field attends with q W_h, k W_h, a learned per-head
+(head_dim x d') ``far_projection`` (None otherwise: no parameter). With ``config.train_min_bandwidth``
+each training forward pass draws its band width (``pass_config``). The math
 is ``fmm_attention`` (by chunks, from and to a state) / ``fmm_attention_step`` (one token); this
 module holds parameters, its heads' constants and layouts only.
 """
+import dataclasses
 import math
 from typing import Optional, Tuple
 
@@ -62,16 +66,23 @@ class FMMAttention(nn.Module):
             nn.Parameter(torch.full(weight_shape, float(blend.far_init)), requires_grad=blend.learn_far)
             if config.has_far else None
         )
+        self.far_projection = (
+            nn.Parameter(torch.empty(num_heads, self.head_dim, config.far_feature_dim)) if config.far_feature_dim else None
+        )
         self._head_constants = {}  # (device, dtype) -> head_constants: built once, not per call
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Scaled Xavier for q/k/v (as fairseq's MultiheadAttention), Xavier and zero bias for out."""
+        """Scaled Xavier for q/k/v (as fairseq's MultiheadAttention), Xavier and zero bias for out; the far
+        projection per head orthogonal, columns of norm 1 on average (q W keeps q's per-feature scale)."""
         for projection in (self.q_proj, self.k_proj, self.v_proj):
             nn.init.xavier_uniform_(projection.weight, gain=1 / math.sqrt(2))
         nn.init.xavier_uniform_(self.out_proj.weight)
         if self.out_proj.bias is not None:
             nn.init.constant_(self.out_proj.bias, 0.0)
+        if self.far_projection is not None:
+            for head in self.far_projection:
+                nn.init.orthogonal_(head, gain=max(1.0, math.sqrt(self.config.far_feature_dim / self.head_dim)))
 
     def forward(self, x: torch.Tensor, key_padding_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The whole sequence: (batch, length, embed_dim) -> (batch, length, embed_dim)."""
@@ -113,10 +124,19 @@ class FMMAttention(nn.Module):
             self._head_constants[key] = head_constants(self.config, self.num_heads, like)
         return self._head_constants[key]
 
+    def pass_config(self) -> FMMConfig:
+        """The config of the next whole-sequence pass: while training with ``train_min_bandwidth``, the band
+        width (and the far field's skip outside it) drawn uniformly from [train_min_bandwidth, bandwidth]
+        by torch's RNG, one draw per call; else ``config``."""
+        if not (self.training and self.config.train_min_bandwidth):
+            return self.config
+        width = int(torch.randint(self.config.train_min_bandwidth, self.config.bandwidth + 1, ()))
+        return dataclasses.replace(self.config, bandwidth=width)
+
     def attend(self, q, k, v, key_padding_mask: Optional[torch.Tensor]) -> torch.Tensor:
         """Blended attention of whole sequences, (batch, heads, length, head_dim)."""
-        return fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, self.dropout_p(),
-                             *self.head_constants(q))
+        return fmm_attention(q, k, v, self.pass_config(), self.near_weight, self.far_weight, key_padding_mask,
+                             self.dropout_p(), *self.head_constants(q), far_projection=self.far_projection)
 
     def decode(self, q, k, v, key_padding_mask: Optional[torch.Tensor], state: Optional[FMMState]):
         """The new positions after ``state`` (None or empty: none before): one token by the recurrent
@@ -126,9 +146,9 @@ class FMMAttention(nn.Module):
         slopes, decay = self.head_constants(q)
         if q.shape[2] == 1:
             return fmm_attention_step(q, k, v, state, self.config, self.near_weight, self.far_weight, key_padding_mask,
-                                      slopes, decay)
+                                      slopes, decay, self.far_projection)
         return fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, self.dropout_p(),
-                             slopes, decay, initial_state=state, output_final_state=True)
+                             slopes, decay, initial_state=state, output_final_state=True, far_projection=self.far_projection)
 
     def _split_heads(self, x: torch.Tensor, time_first: bool) -> torch.Tensor:
         if time_first:

@@ -55,8 +55,9 @@ def dense_linear_attention(
     return (kernel @ v) / (kernel.sum(-1, keepdim=True) + eps)
 
 
-def dense_fmm_attention(q, k, v, config: FMMConfig, near_weight, far_weight, key_padding_mask=None):
-    """near_weight * dense band + far_weight * mean over maps of dense linear attention."""
+def dense_fmm_attention(q, k, v, config: FMMConfig, near_weight, far_weight, key_padding_mask=None, far_projection=None):
+    """near_weight * dense band + far_weight * mean over maps of dense linear attention, the latter of
+    q W_h, k W_h with ``far_projection`` W (heads, head_dim, far_feature_dim) when given."""
     out = torch.zeros_like(v)
     if config.has_near:
         slopes = alibi_slopes(q.shape[1]).to(q) if config.near_alibi else None
@@ -64,6 +65,8 @@ def dense_fmm_attention(q, k, v, config: FMMConfig, near_weight, far_weight, key
     if config.has_far:
         maps = resolve_feature_maps(config.feature_maps)
         decay = decay_rates(config.far_horizons, q.shape[1]).to(q) if config.causal else None
+        if far_projection is not None:
+            q, k = q @ far_projection, k @ far_projection
         far = sum(
             dense_linear_attention(
                 q, k, v, phi, config.causal, key_padding_mask, config.normalize_features, config.eps, decay, config.far_skip

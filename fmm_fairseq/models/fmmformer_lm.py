@@ -68,8 +68,10 @@ def fmmformer_lm_long(args):
     docs/long_context.md): no absolute positions, word order from a bias inside the band, and the far
     field split from the band (keys j <= i - w only), decaying per head (horizons 32-1,024 tokens)
     with its weight learned. Any of the FMM options can still be given; the on/off ones are fixed
-    here (store_true flags have no "off"): for another mix use --arch fmmformer_lm and the flags."""
-    args.no_token_positional_embeddings = safe_getattr(args, "no_token_positional_embeddings", True)
+    here (store_true flags have no "off"): for another mix use --arch fmmformer_lm and the flags.
+    --decoder-learned-pos asks for positions: it gets learned ones (which bound the length)."""
+    args.no_token_positional_embeddings = safe_getattr(
+        args, "no_token_positional_embeddings", not safe_getattr(args, "decoder_learned_pos", False))
     set_fmm_defaults(args, near_alibi=True, far_outside_band=True, far_horizons="32,1024", learn_far_weight=True)
     base_lm_architecture(args)
 

@@ -97,7 +97,8 @@ class FMMMultiheadAttention(FMMAttention):
         with torch.no_grad():
             q, k, v = self.project(query, time_first=True)
             target = covering_band_attention(q, k, v, self.config.causal, key_padding_mask, self.head_dim ** -0.5, 0.0)
-        out = fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, 0.0, *self.head_constants(q))
+        out = fmm_attention(q, k, v, self.config, self.near_weight, self.far_weight, key_padding_mask, 0.0, *self.head_constants(q),
+                            far_projection=self.far_projection)
         length, batch, _ = query.shape
         difference = (out - target).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         squared = F.linear(difference, self.out_proj.weight.detach()).pow(2).mean(dim=-1)  # (time, batch)
@@ -115,7 +116,9 @@ class FMMMultiheadAttention(FMMAttention):
           restricted to its band (exactly it when the band covers the sequence). Its far weight must
           be learned, or the far field would stay off for good;
         * FMM checkpoints written before layers owned weights only for the fields they compute also
-          hold a near (far) weight for a field that is off; no output depended on it, it is dropped.
+          hold a near (far) weight for a field that is off; no output depended on it, it is dropped;
+        * a checkpoint without a far projection (softmax, or FMM with ``far_feature_dim`` 0) loaded
+          into a layer that projects gets this layer's initial projection.
         """
         prefix = name + "." if name else ""
         MultiheadAttention.upgrade_state_dict_named(self, state_dict, name)  # fairseq's in_proj split (same layout)
@@ -135,6 +138,8 @@ class FMMMultiheadAttention(FMMAttention):
             if self.far_weight is not None:  # without a near field the far field keeps its own init
                 far = torch.zeros_like(self.far_weight) if self.near_weight is not None else self.far_weight.detach()
                 state_dict[prefix + "far_weight"] = far.clone()
+        if self.far_projection is not None and prefix + "far_projection" not in state_dict:
+            state_dict[prefix + "far_projection"] = self.far_projection.detach().clone()
         for weight, field_on in (("near_weight", self.config.has_near), ("far_weight", self.config.has_far)):
             if not field_on:
                 state_dict.pop(prefix + weight, None)

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, List, Tuple
@@ -97,3 +98,18 @@ def staged(destdir: Path) -> Iterator[Path]:
             os.replace(path, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def build_unless_done(tool: str, destdir: Path, done: bool, force: bool, what: str, build: Callable[[], None]) -> int:
+    """A builder's last step: nothing when ``destdir`` already holds ``what`` (unless ``force``), else
+    ``build()``; a PrepareError is printed as the error. Returns the exit status."""
+    if done and not force:
+        print(f"[{tool}] {destdir} already holds {what}; nothing to do (use --force)")
+        return 0
+    try:
+        build()
+    except PrepareError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"data ready: {destdir}", flush=True)
+    return 0

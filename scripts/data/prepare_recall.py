@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple
 
-from fmm_tools.data.preparation import PrepareError, fairseq_preprocess, staged
+from fmm_tools.data.preparation import PrepareError, build_unless_done, fairseq_preprocess, staged
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}  # split -> offset of its random seed
 
@@ -147,16 +147,8 @@ def main(argv=None) -> int:
     for name, value in [(field, getattr(spec, field)) for field in asdict(spec)] + [(f"{s}_lines", n) for s, n in sizes.items()]:
         if value < (0 if name == "values" else 1):
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if dataset_complete(args.destdir) and not args.force:
-        print(f"[prepare-recall] {args.destdir} already holds the probe; nothing to do (use --force)")
-        return 0
-    try:
-        prepare(spec, sizes, args.seed, args.destdir, args.workers)
-    except PrepareError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"data ready: {args.destdir}", flush=True)
-    return 0
+    return build_unless_done("prepare-recall", args.destdir, dataset_complete(args.destdir), args.force, "the probe",
+                             lambda: prepare(spec, sizes, args.seed, args.destdir, args.workers))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ of every position for finer buckets) and ``OUT.png`` (mean loss per bucket, chec
 overlaid, the band marked); prints a table.
 """
 import argparse
+import importlib.util
 import json
 import math
 import sys
@@ -25,6 +26,8 @@ import torch
 from fmm_attention import FMMAttention
 from fmm_tools.plotting import pyplot
 
+# --user-dir, wherever the tool runs from: the installed plugin (found without importing fairseq)
+PLUGIN_DIR = str(Path(importlib.util.find_spec("fmm_fairseq").origin).parent)
 FAIRSEQ_OPTIONS = ("--gen-subset", "--batch-size", "--max-tokens", "--model-overrides", "--user-dir", "--context-window")
 
 
@@ -183,7 +186,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-tokens", type=int)
     parser.add_argument("--context-window", type=int, default=0)
     parser.add_argument("--model-overrides", default="{}")
-    parser.add_argument("--user-dir", default="fmm_fairseq")
+    parser.add_argument("--user-dir", default=PLUGIN_DIR, help="default: the installed plugin (%(default)s)")
     parser.add_argument("--band", type=int, help="the band to mark and start the buckets with (default: the checkpoints')")
     parser.add_argument("--output", type=Path, help="write OUTPUT.json and OUTPUT.png")
     parser.add_argument("--cpu", action="store_true")

@@ -19,3 +19,11 @@ def blend_weights(heads, head_dim, per_channel, seed=1):
     generator = torch.Generator().manual_seed(seed)
     shape = (heads, 1, head_dim) if per_channel else (heads, 1, 1)
     return torch.randn(shape, generator=generator, dtype=torch.float64), torch.randn(shape, generator=generator, dtype=torch.float64)
+
+
+def far_projection(config, heads=3, head_dim=8, seed=2):
+    """A random far-field projection W (heads, head_dim, far_feature_dim) when the config projects, else None."""
+    if not config.far_feature_dim:
+        return None
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(heads, head_dim, config.far_feature_dim, generator=generator, dtype=torch.float64) * head_dim ** -0.5

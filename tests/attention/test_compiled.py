@@ -104,11 +104,14 @@ def test_recurrent_step_matches_the_torch_step():
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
-def test_maps_the_kernels_lack_stay_on_the_torch_path(monkeypatch):
+@pytest.mark.parametrize("feature_map", ["softmax", "softmax_flip", "taylor"])
+def test_maps_the_kernels_lack_stay_on_the_torch_path(feature_map, monkeypatch):
     monkeypatch.setattr(compiled, "causal_far_field", lambda *args: pytest.fail("compiled kernels reached"))
     q, k, v = qkv(20)
-    assert compiled.map_codes(resolve_feature_maps(["elu", "softmax"])) is None
-    mean_linear_attention(q, k, v, resolve_feature_maps(["softmax"]), True, chunk_size=8, compiled=True)
+    assert compiled.map_codes(resolve_feature_maps(["elu", feature_map])) is None
+    got = mean_linear_attention(q, k, v, resolve_feature_maps([feature_map]), True, None, 8, False, compiled=True)
+    torch.testing.assert_close(got, dense_linear_attention(q, k, v, FEATURE_MAPS[feature_map], True, None, False),
+                               rtol=1e-9, atol=1e-12)
 
 
 def test_fp32_matches_the_torch_path():

@@ -6,10 +6,10 @@ import torch
 from fmm_attention import FEATURE_MAPS, FMMConfig, chunking, fmm_attention, near
 from fmm_attention.config import alibi_slopes, decay_rates
 from fmm_attention.far import linear_attention, mean_linear_attention
-from fmm_attention.feature_maps import resolve_feature_maps
+from fmm_attention.feature_maps import feature_count, resolve_feature_maps, taylor
 from fmm_attention.naive import dense_band_attention, dense_fmm_attention, dense_linear_attention
 from fmm_attention.near import band_attention
-from inputs import blend_weights, qkv, ragged_padding
+from inputs import blend_weights, far_projection, qkv, ragged_padding
 
 SHAPES = [  # (length, bandwidth, chunk_size): ragged lengths, chunks smaller/larger than the band
     (1, 1, 4),
@@ -36,8 +36,9 @@ def test_band_matches_dense(causal, length, bandwidth, chunk_size, padded, monke
 
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("length,chunk_size", [(1, 4), (7, 64), (37, 8), (64, 64), (100, 16), (129, 32)])
-@pytest.mark.parametrize("feature_map", sorted(FEATURE_MAPS))
-@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("feature_map,normalize", [  # taylor's signed features are never rescaled
+    (name, normalize) for name in sorted(FEATURE_MAPS) for normalize in (True, False) if not (name == "taylor" and normalize)
+])
 def test_linear_matches_dense(causal, length, chunk_size, feature_map, normalize, monkeypatch):
     monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 3)  # several blocks of chunks
     q, k, v = qkv(length)
@@ -281,3 +282,85 @@ def test_band_with_relative_bias_matches_dense(causal, length, bandwidth, chunk_
     assert torch.autograd.gradcheck(
         lambda q, k, v: band_attention(q, k, v, min(bandwidth, 5), causal, padding[:, :12], 4, slopes=slopes), leaves
     )
+
+
+def test_taylor_features_give_the_second_order_taylor_kernel():
+    """phi(q) . phi(k) = 1 + s + s^2/2 with s = q.k / sqrt(d), from 1 + d + d(d+1)/2 features (153 at d = 16)."""
+    q, k, _ = qkv(9, head_dim=16)
+    s = q @ k.transpose(-1, -2) / 4.0
+    phi_q, phi_k = taylor(q), taylor(k)
+    assert phi_q.shape[-1] == feature_count([taylor], 16) == 153 and feature_count([taylor], 3) == 10
+    torch.testing.assert_close(phi_q @ phi_k.transpose(-1, -2), 1 + s + s ** 2 / 2, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="signed"):
+        linear_attention(q, k, k, taylor, True, normalize_features=True)
+
+
+RECALL_FAR_FIELDS = {  # Based's Taylor map and Hedgehog's softmax pair, with and without a learned projection
+    "taylor": dict(feature_maps=("taylor",), normalize_features=False),
+    "taylor_projected": dict(feature_maps=("taylor",), normalize_features=False, far_feature_dim=3),
+    "taylor_outside_band_decay": dict(feature_maps=("taylor",), normalize_features=False, far_outside_band=True,
+                                      far_horizons=(4, 16), far_feature_dim=5),
+    "softmax_flip": dict(feature_maps=("softmax_flip",)),
+    "hedgehog": dict(feature_maps=("softmax", "softmax_flip"), far_feature_dim=6, normalize_features=False),
+}
+CAUSAL_ONLY = ("far_outside_band", "far_horizons")
+
+
+@pytest.mark.parametrize("name", sorted(RECALL_FAR_FIELDS))
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("length,bandwidth,chunk_size", [(45, 5, 8), (9, 3, 4), (70, 20, 16)])
+@pytest.mark.parametrize("padded", [False, True])
+def test_recall_far_fields_match_dense(name, causal, length, bandwidth, chunk_size, padded, monkeypatch):
+    """F != head_dim (taylor: 1 + d + d(d+1)/2; a projection: of d'), chunked == dense, padding, decay, outside the band."""
+    settings = RECALL_FAR_FIELDS[name]
+    if not causal and any(option in settings for option in CAUSAL_ONLY):
+        pytest.skip("a causal-only far field")
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 2)
+    config = FMMConfig(backend="auto", bandwidth=bandwidth, causal=causal, chunk_size=chunk_size, **settings)
+    q, k, v = qkv(length)
+    padding = ragged_padding(2, length) if padded else None
+    near_weight, far_weight = blend_weights(3, 8, per_channel=True)
+    projection = far_projection(config)
+    got = fmm_attention(q, k, v, config, near_weight, far_weight, padding, far_projection=projection)
+    want = dense_fmm_attention(q, k, v, config, near_weight, far_weight, padding, far_projection=projection)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+
+GRADCHECKED_FAR_FIELDS = {  # small projections: gradcheck's cost grows with the features
+    "taylor": dict(feature_maps=("taylor",), normalize_features=False),
+    "taylor_projected": dict(feature_maps=("taylor",), normalize_features=False, far_feature_dim=3),
+    "taylor_outside_band_decay": dict(feature_maps=("taylor",), normalize_features=False, far_feature_dim=2,
+                                      far_outside_band=True, far_horizons=(3, 9)),
+    "hedgehog": dict(feature_maps=("softmax", "softmax_flip"), far_feature_dim=3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADCHECKED_FAR_FIELDS))
+@pytest.mark.parametrize("causal", [True, False])
+def test_recall_far_fields_gradcheck(name, causal, monkeypatch):
+    """Gradients of q, k, v (dv != d), the blend weights and the far projection, through chunks, blocks of
+    one chunk and (causal) the state passed from one piece to the next (fast mode: these have many features)."""
+    settings = GRADCHECKED_FAR_FIELDS[name]
+    if not causal and any(option in settings for option in CAUSAL_ONLY):
+        pytest.skip("a causal-only far field")
+    monkeypatch.setattr(chunking, "CHUNKS_PER_BLOCK", 1)
+    config = FMMConfig(backend="torch", bandwidth=3, causal=causal, chunk_size=4, **settings)
+    q, k = [t.requires_grad_() for t in qkv(11, batch=2, heads=2, head_dim=4)[:2]]
+    v = torch.randn(2, 2, 11, 3, dtype=torch.float64, requires_grad=True)
+    near_weight, far_weight = [t.requires_grad_() for t in blend_weights(2, 3, per_channel=True)]
+    padding = ragged_padding(2, 11)
+    projection = far_projection(config, heads=2, head_dim=4)
+    leaves = (q, k, v, near_weight, far_weight) + (() if projection is None else (projection.requires_grad_(),))
+
+    def attention(q, k, v, near_weight, far_weight, projection=None):
+        if not causal:
+            return fmm_attention(q, k, v, config, near_weight, far_weight, padding, far_projection=projection)
+        state, outputs = None, []
+        for piece in (slice(0, 6), slice(6, 11)):
+            out, state = fmm_attention(q[:, :, piece], k[:, :, piece], v[:, :, piece], config, near_weight, far_weight,
+                                       padding[:, piece], initial_state=state, output_final_state=True,
+                                       far_projection=projection)
+            outputs.append(out)
+        return torch.cat(outputs, dim=2), state["far_state"]
+
+    assert torch.autograd.gradcheck(attention, leaves, fast_mode=True)

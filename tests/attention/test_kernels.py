@@ -92,7 +92,7 @@ def test_band_matches_torch_and_dense(causal, length, bandwidth, chunk_size):
 
 
 @pytest.mark.parametrize("causal", [True, False])
-@pytest.mark.parametrize("feature_map", sorted(FEATURE_MAPS))
+@pytest.mark.parametrize("feature_map", sorted(set(FEATURE_MAPS) - {"taylor"}))  # F != d: the torch path's alone
 @pytest.mark.parametrize("normalize", [True, False])
 def test_linear_matches_torch_and_dense(causal, feature_map, normalize):
     q, k, v = qkv(37, value_dim=12)

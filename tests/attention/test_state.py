@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from fmm_attention import FMMConfig, chunking, compiled, empty_state, fmm_attention, fmm_attention_step
-from inputs import blend_weights, qkv, ragged_padding
+from inputs import blend_weights, far_projection, qkv, ragged_padding
 
 # every test runs on the torch path and on the compiled CPU kernels (where built)
 pytestmark = pytest.mark.parametrize("backend", [
@@ -22,6 +22,12 @@ CONFIGS = {  # every far-field variant and the long-context options, each field 
     "decay": dict(bandwidth=4, far_horizons=(3, 50)),
     "split_decay_alibi": dict(bandwidth=5, far_outside_band=True, far_horizons=(4, 9), near_alibi=True),
     "unnormalised": dict(bandwidth=3, feature_maps=("elu",), normalize_features=False),
+    # far fields aimed at recall: F != head_dim, a far projection (the state keeps the keys unprojected)
+    "taylor": dict(bandwidth=4, feature_maps=("taylor",), normalize_features=False),
+    "taylor_projected_split_decay": dict(bandwidth=5, feature_maps=("taylor",), normalize_features=False, far_feature_dim=3,
+                                         far_outside_band=True, far_horizons=(4, 9)),
+    "hedgehog": dict(bandwidth=3, feature_maps=("softmax", "softmax_flip"), far_feature_dim=5),
+    "projected_elu": dict(bandwidth=4, feature_maps=("elu", "elu_flip"), far_feature_dim=5),  # the compiled far field's too
 }
 
 
@@ -39,13 +45,14 @@ def test_pieces_with_states_passed_equal_the_whole(name, cuts, backend, monkeypa
     padding = ragged_padding(2, 30)
     padding[1, 9:12] = True  # padding inside a piece and across a cut
     near_weight, far_weight = blend_weights(3, 8, per_channel=True)
-    whole = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
+    projection = far_projection(config)
+    whole = fmm_attention(q, k, v, config, near_weight, far_weight, padding, far_projection=projection)
     state, outputs = None, []
     for q_piece, k_piece, v_piece, padding_piece in zip(
         pieces(q, cuts), pieces(k, cuts), pieces(v, cuts), pieces(padding[:, None, :, None], cuts)
     ):
         out, state = fmm_attention(q_piece, k_piece, v_piece, config, near_weight, far_weight, padding_piece[:, 0, :, 0],
-                                   initial_state=state, output_final_state=True)
+                                   initial_state=state, output_final_state=True, far_projection=projection)
         outputs.append(out)
     torch.testing.assert_close(torch.cat(outputs, dim=2), whole, rtol=1e-9, atol=1e-12)
 
@@ -57,39 +64,43 @@ def test_recurrent_steps_equal_the_whole_and_keep_a_bounded_state(name, backend)
     padding = torch.zeros(2, 30, dtype=torch.bool)
     padding[0, 5:9] = True  # padding in the middle, as left-padded prompts would produce per step
     near_weight, far_weight = blend_weights(3, 8, per_channel=True)
-    whole = fmm_attention(q, k, v, config, near_weight, far_weight, padding)
+    projection = far_projection(config)
+    whole = fmm_attention(q, k, v, config, near_weight, far_weight, padding, far_projection=projection)
     state = empty_state(config, 2, 3, 8, 8, q)
     sizes = []
     for t in range(30):
         step_padding = None if t < 3 else padding[:, t : t + 1]  # no flags until a step brings them
         out, state = fmm_attention_step(q[:, :, t : t + 1], k[:, :, t : t + 1], v[:, :, t : t + 1], state, config,
-                                        near_weight, far_weight, step_padding)
+                                        near_weight, far_weight, step_padding, far_projection=projection)
         torch.testing.assert_close(out, whole[:, :, t : t + 1], rtol=1e-9, atol=1e-12)
         assert state["prev_key"].shape[2] == min(t + 1, config.kept_keys)
         assert ("prev_key_padding_mask" in state) == (t >= 3)
         sizes.append(sum(tensor.numel() for tensor in state.values()))
     assert len(set(sizes[config.kept_keys + 3 :])) == 1  # constant once the kept keys are full
     assert ("far_state" in state) == config.has_far
+    if config.has_far:  # F features per map: of head_dim, or of far_feature_dim when projected
+        assert state["far_state"].shape == (2, 3, len(config.feature_maps), config.far_features(8), 9)
 
 
-@pytest.mark.parametrize("name", ["default", "split_decay_alibi", "linear_only"])
+@pytest.mark.parametrize("name", ["default", "split_decay_alibi", "linear_only", "taylor_projected_split_decay"])
 def test_a_prompt_by_chunks_then_steps_equals_the_whole(name, backend):
     """Prefill (one chunked call) leaves the state that decoding continues from."""
     config = FMMConfig(chunk_size=8, backend=backend, **CONFIGS[name])
     q, k, v = qkv(40)
     near_weight, far_weight = blend_weights(3, 8, per_channel=False)
-    whole = fmm_attention(q, k, v, config, near_weight, far_weight)
+    projection = far_projection(config)
+    whole = fmm_attention(q, k, v, config, near_weight, far_weight, far_projection=projection)
     prompt, state = fmm_attention(q[:, :, :33], k[:, :, :33], v[:, :, :33], config, near_weight, far_weight,
-                                  output_final_state=True)
+                                  output_final_state=True, far_projection=projection)
     outputs = [prompt]
     for t in range(33, 40):
         out, state = fmm_attention_step(q[:, :, t : t + 1], k[:, :, t : t + 1], v[:, :, t : t + 1], state, config,
-                                        near_weight, far_weight)
+                                        near_weight, far_weight, far_projection=projection)
         outputs.append(out)
     torch.testing.assert_close(torch.cat(outputs, dim=2), whole, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["default", "split_decay_alibi", "decay"])
+@pytest.mark.parametrize("name", ["default", "split_decay_alibi", "decay"])  # recall far fields: test_fields.py
 def test_gradients_flow_through_the_state(name, backend, monkeypatch):
     """The pieces' outputs and the final state are differentiable in q, k, v and the blend weights,
     through the states passed between pieces (a far field's tail chunk included)."""

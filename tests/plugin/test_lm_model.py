@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from fmm_fairseq.models.fmmformer_lm import FMMformerLanguageModel
 from fmm_fairseq.modules import FMMMultiheadAttention, FMMTransformerDecoder
@@ -28,15 +29,18 @@ def test_every_self_attention_is_fmm_and_no_future_mask_is_built():
     assert model.decoder.buffered_future_mask(torch.zeros(5000, 1, 8)) is None
 
 
-def test_incremental_decoding_of_the_model_equals_full_forward():
-    model = tiny_lm(fmm_bandwidth=6)
-    tokens = torch.randint(4, 54, (3, 40))
+def assert_decoding_equals_forward(model, tokens):
+    """Token by token through fairseq's incremental state, the logits of the full forward."""
     full, _ = model(tokens)
     incremental_state, steps = {}, []
     for t in range(tokens.shape[1]):
         logits, _ = model.decoder(tokens[:, : t + 1], incremental_state=incremental_state)
         steps.append(logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=0, atol=1e-4)
+
+
+def test_incremental_decoding_of_the_model_equals_full_forward():
+    assert_decoding_equals_forward(tiny_lm(fmm_bandwidth=6), torch.randint(4, 54, (3, 40)))
 
 
 def test_model_is_causal():
@@ -107,6 +111,8 @@ def test_long_architecture_is_the_long_context_recipe_as_fairseq_train_parses_it
     assert args.no_token_positional_embeddings and args.fmm_near_alibi and args.fmm_far_outside_band
     assert args.fmm_learn_far_weight and args.fmm_far_horizons == "32,1024" and args.decoder_layers == 6
     assert parsed("--fmm-far-horizons", "64", "--decoder-layers", "2").fmm_far_horizons == "64"
+    learned = parsed("--decoder-learned-pos")  # positions asked for are given, not dropped without a word
+    assert learned.decoder_learned_pos and not learned.no_token_positional_embeddings
     model = build_model("fmmformer_lm_long", numbered_dictionary(50), decoder_layers=1)
     assert model.decoder.embed_positions is None
     attention = model.decoder.layers[0].self_attn
@@ -121,6 +127,11 @@ def test_long_architecture_is_the_long_context_recipe_as_fairseq_train_parses_it
         ({"fmm_feature_maps": "elu,gelu"}, "--fmm-feature-maps"),
         ({"fmm_bandwidth": 0, "fmm_feature_maps": "none"}, "--fmm-bandwidth"),
         ({"fmm_chunk_size": 0}, "--fmm-chunk-size"),
+        ({"fmm_feature_maps": "taylor"}, "--fmm-feature-norm"),
+        ({"fmm_feature_maps": "taylor,elu", "fmm_feature_norm": "none"}, "--fmm-feature-maps"),
+        ({"fmm_far_feature_dim": 16, "fmm_feature_maps": "none"}, "--fmm-far-feature-dim"),
+        ({"fmm_train_min_bandwidth": 21}, "--fmm-train-min-bandwidth"),
+        ({"fmm_feature_maps": "taylor", "fmm_feature_norm": "none", "fmm_backend": "compiled"}, "--fmm-backend"),
     ],
 )
 def test_bad_options_name_the_flag(options, flag):
@@ -164,3 +175,41 @@ def test_positions_limit_the_length_only_when_learned():
     learned.prepare_for_inference_(OmegaConf.create({"task": {"tokens_per_sample": 64}, "generation": {}}))
     with pytest.raises(ValueError, match=r"--tokens-per-sample 65 .* 64 learned positions \(--max-target-positions 64\).*fmm-convert CHECKPOINT OUT --max-target-positions 65"):
         learned.prepare_for_inference_(OmegaConf.create({"task": {"tokens_per_sample": 65}}))
+
+
+BASED = dict(fmm_feature_maps="taylor", fmm_feature_norm="none", fmm_far_feature_dim=16)
+
+
+def test_a_based_far_field_parses_trains_a_step_and_decodes_as_the_forward():
+    """Based's far field (Taylor map on a learned 16-dim projection: 153 features) and a band shortened at
+    random in training, from the generated options: fairseq-train parses them, a training step reaches the
+    projections, decoding token by token equals the forward pass."""
+    from fairseq import options
+
+    command = ["data-bin", "--task", "language_modeling", "--arch", "fmmformer_lm_tiny", "--fmm-feature-maps", "taylor",
+               "--fmm-feature-norm", "none", "--fmm-far-feature-dim", "16", "--fmm-train-min-bandwidth", "2"]
+    args = options.parse_args_and_arch(options.get_training_parser(), command)
+    assert (args.fmm_feature_maps, args.fmm_far_feature_dim, args.fmm_train_min_bandwidth) == ("taylor", 16, 2)
+    model = tiny_lm(fmm_bandwidth=6, fmm_train_min_bandwidth=2, **BASED)
+    attentions = fmm_attentions(model)
+    assert all(a.far_projection.shape == (4, 32, 16) and a.config.far_features(32) == 153 for a in attentions)
+    tokens = torch.randint(4, 54, (3, 40))
+    model.train()
+    logits, _ = model(tokens[:, :-1])
+    F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1)).backward()
+    before = [a.far_projection.detach().clone() for a in attentions]
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert all(not torch.equal(a.far_projection, old) for a, old in zip(attentions, before))
+    assert_decoding_equals_forward(model.eval(), tokens)
+
+
+def test_checkpoints_without_a_far_projection_load():
+    """far_feature_dim 0 adds no parameter (checkpoints of before load as they are); a model that projects
+    loads such a checkpoint with its initial projection."""
+    plain = tiny_lm(fmm_feature_maps="taylor", fmm_feature_norm="none")
+    state = plain.state_dict()
+    assert not any("far_projection" in key for key in state)
+    assert set(state) == set(tiny_lm().state_dict())
+    projecting = tiny_lm(**BASED)
+    projecting.load_state_dict(state)  # strict
+    assert all(torch.equal(a.near_weight, b.near_weight) for a, b in zip(fmm_attentions(projecting), fmm_attentions(plain)))
