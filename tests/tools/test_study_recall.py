@@ -56,3 +56,25 @@ def test_state_size_of_the_designs():
     assert recall_study.ARMS["fmm_taylor"].state_size(256, 128) == 2 * 20 * 128 + 4 * 153 * 33
     fmm = recall_study.ARMS["fmm"].state_size(256, 64)
     assert abs(recall_study.ARMS["band_state"].state_size(256, 64) - fmm) < 2 * 64  # equal to within one key
+
+
+@pytest.mark.parametrize("arm", sorted(recall_study.ARMS))
+def test_every_arm_parses_and_builds_as_fairseq_train_would(arm, tmp_path):
+    """The study must not fail hours in on an option: each arm's command line parses and its model
+    builds (on a dictionary of the study's size), with the FMM settings the arm names."""
+    from fairseq import options, tasks
+
+    budget = recall_study.Budget(str(tmp_path), [(64, 4)], [64], 512, 100, 32, [0.003], 8, 8, 4, 4)
+    arguments = budget.train_arguments(recall_study.ARMS[arm], 64, 4, 64, 0.003, 8)
+    data = tmp_path / "mqar-T64-P4-V512"
+    data.mkdir()
+    (data / "dict.txt").write_text("".join(f"w{i} 1\n" for i in range(512)))
+    arguments[0] = str(data)
+    args = options.parse_args_and_arch(options.get_training_parser(), arguments)
+    model = tasks.setup_task(args).build_model(args)
+    assert args.decoder_normalize_before and sum(p.numel() for p in model.parameters()) > 0
+    layer = model.decoder.layers[0].self_attn
+    if arm == "softmax":
+        assert not hasattr(layer, "config")
+    else:
+        assert layer.config.bandwidth == recall_study.ARMS[arm].band and len(layer.config.feature_maps) == recall_study.ARMS[arm].maps
