@@ -1,6 +1,7 @@
 """What every corpus builder shares: its error type, counts for progress lines,
 quiet subprocesses and apt, fairseq-preprocess, tokenised copies, and building in a staging
 directory that is published only when finished, so that a failed run leaves the destination as it was."""
+import argparse
 import contextlib
 import glob
 import os
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 from fmm_tools.paths import BIN
 
@@ -113,3 +114,26 @@ def build_unless_done(tool: str, destdir: Path, done: bool, force: bool, what: s
         return 1
     print(f"data ready: {destdir}", flush=True)
     return 0
+
+
+def probe_parser(prog: str, doc: str, spec: Any, lines: Tuple[int, int, int], destdir: str, what: str):
+    """The options of a generated probe's builder (fmm-prepare-recall, fmm-prepare-mqar): one per field of
+    the ``spec`` dataclass (its defaults), the split sizes (``lines``: train, valid, test), --seed,
+    --destdir, --workers and --force. Returns the parser and a function of the parsed args giving the
+    spec's fields and the split sizes ({"train": .., "valid": .., "test": ..})."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fields = {name: value for name, value in vars(spec).items()}
+    for name, value in fields.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value, help="default: %(default)s")
+    for split, count in zip(("train", "valid", "test"), lines):
+        parser.add_argument(f"--{split}-lines", type=int, default=count, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--destdir", type=Path, default=Path(destdir), help="default: %(default)s")
+    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1))
+    parser.add_argument("--force", action="store_true", help=f"rebuild even if --destdir holds {what}")
+
+    def values(args) -> Tuple[Dict[str, Any], Dict[str, int]]:
+        return ({name: getattr(args, name) for name in fields},
+                {split: getattr(args, f"{split}_lines") for split in ("train", "valid", "test")})
+
+    return parser, values

@@ -26,17 +26,15 @@ line drew it or not: the same dictionary for every seed and size); the text in `
 (positions count the line's tokens from 0, sorted); ``mqar.json`` records the settings, line counts
 and seed. ``fmm-recall DEST`` scores checkpoints at the answers, by gap.
 """
-import argparse
 import itertools
 import json
-import os
 import random
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Tuple
 
-from fmm_tools.data.preparation import PrepareError, build_unless_done, fairseq_preprocess, staged
+from fmm_tools.data.preparation import PrepareError, build_unless_done, fairseq_preprocess, probe_parser, staged
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}  # split -> offset of its random seed
 
@@ -168,22 +166,10 @@ def prepare(spec: MQARSpec, sizes: dict, seed: int, destdir: Path, workers: int)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fmm-prepare-mqar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    defaults = MQARSpec()
-    for name, value in asdict(defaults).items():
-        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value, help="default: %(default)s")
-    parser.add_argument("--train-lines", type=int, default=100000)
-    parser.add_argument("--valid-lines", type=int, default=1000)
-    parser.add_argument("--test-lines", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--destdir", type=Path, default=Path("data-bin/mqar"), help="default: %(default)s")
-    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1))
-    parser.add_argument("--force", action="store_true", help="rebuild even if --destdir holds the data")
+    parser, values = probe_parser("fmm-prepare-mqar", __doc__, MQARSpec(), (100000, 1000, 3000), "data-bin/mqar", "the data")
     args = parser.parse_args(argv)
-    spec = MQARSpec(**{name: getattr(args, name) for name in asdict(defaults)})
-    sizes = {"train": args.train_lines, "valid": args.valid_lines, "test": args.test_lines}
+    fields, sizes = values(args)
+    spec = MQARSpec(**fields)
     for split, lines in sizes.items():
         if lines < 1:
             parser.error(f"--{split}-lines must be >= 1, got {lines}")

@@ -16,17 +16,15 @@ repeated-sequence task on which induction heads form, and with ``--segment-lengt
 at the recalled tokens, by gap. The text splits stay in ``DEST/text/`` for it; ``recall.json``
 records the settings.
 """
-import argparse
 import json
 import math
-import os
 import random
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple
 
-from fmm_tools.data.preparation import PrepareError, build_unless_done, fairseq_preprocess, staged
+from fmm_tools.data.preparation import PrepareError, build_unless_done, fairseq_preprocess, probe_parser, staged
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}  # split -> offset of its random seed
 
@@ -128,22 +126,10 @@ def prepare(spec: RecallSpec, sizes: dict, seed: int, destdir: Path, workers: in
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fmm-prepare-recall", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    defaults = RecallSpec()
-    for name, value in asdict(defaults).items():
-        parser.add_argument("--" + name.replace("_", "-"), type=int, default=value, help="default: %(default)s")
-    parser.add_argument("--train-lines", type=int, default=20000)
-    parser.add_argument("--valid-lines", type=int, default=500)
-    parser.add_argument("--test-lines", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--destdir", type=Path, default=Path("data-bin/recall"), help="default: %(default)s")
-    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1))
-    parser.add_argument("--force", action="store_true", help="rebuild even if --destdir holds the probe")
+    parser, values = probe_parser("fmm-prepare-recall", __doc__, RecallSpec(), (20000, 500, 1000), "data-bin/recall", "the probe")
     args = parser.parse_args(argv)
-    spec = RecallSpec(**{name: getattr(args, name) for name in asdict(defaults)})
-    sizes = {"train": args.train_lines, "valid": args.valid_lines, "test": args.test_lines}
+    fields, sizes = values(args)
+    spec = RecallSpec(**fields)
     for name, value in [(field, getattr(spec, field)) for field in asdict(spec)] + [(f"{s}_lines", n) for s, n in sizes.items()]:
         if value < (0 if name == "values" else 1):
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
