@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from fmm_tools.paths import BIN
 
@@ -137,3 +137,14 @@ def probe_parser(prog: str, doc: str, spec: Any, lines: Tuple[int, int, int], de
                 {split: getattr(args, f"{split}_lines") for split in ("train", "valid", "test")})
 
     return parser, values
+
+
+def binarise_probe(text: Path, destdir: Path, workers: int, tool: str, dictionary: Optional[Path] = None) -> None:
+    """A generated probe's ``text/{train,valid,test}.txt`` binarised into ``destdir`` (fairseq-preprocess
+    --only-source; ``dictionary`` as its --srcdict when given), its messages prefixed with ``[tool]``."""
+    fixed = ["--srcdict", dictionary] if dictionary else []
+    fairseq_preprocess(
+        ["--only-source", *fixed, "--trainpref", text / "train.txt", "--validpref", text / "valid.txt",
+         "--testpref", text / "test.txt", "--destdir", destdir, "--workers", workers],
+        lambda message: print(f"[{tool}] {message}", flush=True),
+    )

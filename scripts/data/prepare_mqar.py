@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Tuple
 
-from fmm_tools.data.preparation import PrepareError, build_unless_done, fairseq_preprocess, probe_parser, staged
+from fmm_tools.data.preparation import PrepareError, binarise_probe, build_unless_done, probe_parser, staged
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}  # split -> offset of its random seed
 
@@ -157,11 +157,7 @@ def prepare(spec: MQARSpec, sizes: dict, seed: int, destdir: Path, workers: int)
             print(f"[prepare-mqar] {split}: {sizes[split]} lines of {spec.length} tokens, {spec.pairs} queries each", flush=True)
         vocabulary = text / "vocabulary.txt"
         vocabulary.write_text("".join(f"{symbol} 1\n" for symbol in generator.vocabulary()))
-        fairseq_preprocess(
-            ["--only-source", "--srcdict", vocabulary, "--trainpref", text / "train.txt", "--validpref", text / "valid.txt",
-             "--testpref", text / "test.txt", "--destdir", staging, "--workers", workers],
-            lambda message: print(f"[prepare-mqar] {message}", flush=True),
-        )
+        binarise_probe(text, staging, workers, "prepare-mqar", dictionary=vocabulary)
         (staging / "mqar.json").write_text(json.dumps({**asdict(spec), "lines": sizes, "seed": seed}, indent=1) + "\n")
 
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, List, Sequence, Tuple
 
-from fmm_tools.data.preparation import PrepareError, build_unless_done, fairseq_preprocess, probe_parser, staged
+from fmm_tools.data.preparation import PrepareError, binarise_probe, build_unless_done, probe_parser, staged
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}  # split -> offset of its random seed
 
@@ -117,11 +117,7 @@ def prepare(spec: RecallSpec, sizes: dict, seed: int, destdir: Path, workers: in
         for split, offset in SPLITS.items():
             write_split(text / f"{split}.txt", spec, sizes[split], seed * 10 + offset)
             print(f"[prepare-recall] {split}: {sizes[split]} lines of {spec.length} tokens", flush=True)
-        fairseq_preprocess(
-            ["--only-source", "--trainpref", text / "train.txt", "--validpref", text / "valid.txt",
-             "--testpref", text / "test.txt", "--destdir", staging, "--workers", workers],
-            lambda message: print(f"[prepare-recall] {message}", flush=True),
-        )
+        binarise_probe(text, staging, workers, "prepare-recall")
         (staging / "recall.json").write_text(json.dumps({**asdict(spec), "lines": sizes, "seed": seed}, indent=1) + "\n")
 
 

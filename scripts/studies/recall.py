@@ -81,7 +81,8 @@ class Arm:
         return 2 * self.band * width + far
 
 
-FMM_STATE_BAND = 53  # the band whose state equals FMM default's at any width: (2·20·W + W/32·2·32·33) / 2W = 53
+# the band whose state equals FMM default's at any width: (2·w·W + W/d·2·d·(d + 1)) / 2W = w + d + 1 = 53
+FMM_STATE_BAND = BAND + HEAD_DIM + 1
 ARMS: Dict[str, Arm] = {
     "softmax": Arm("softmax (transformer_lm)", "softmax", ["--arch", "transformer_lm"], band=-1),
     "band": Arm("band only, w = 20", "band", FMM + ["--fmm-feature-maps", "none"], band=BAND),
